@@ -1,0 +1,127 @@
+//! `sec-agent ban add|del|list`.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Subcommand;
+use sec_agent_common::{BanEntry, BanReason};
+use serde_json::json;
+
+use super::output::{print_json, remaining};
+use crate::{
+    clock,
+    enforce::{KernelMaps, maps::reason_name},
+    error::input_error,
+    net::Target,
+};
+
+/// `ban` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BanCmd {
+    /// Ban an address or CIDR range (a re-ban replaces the TTL).
+    Add {
+        /// Address or CIDR, e.g. 192.0.2.7, 198.51.100.0/24, 2001:db8::/48.
+        #[arg(value_parser = super::parse_target)]
+        target: Target,
+        /// Time to live (90s, 15m, 1h, 7d); permanent when left out.
+        #[arg(long, value_parser = super::parse_ttl)]
+        ttl: Option<Duration>,
+        /// Free-text note kept with the ban (at most 64 bytes).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Store the ban even if it overlaps the allowlist (the allowlist still wins).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove bans (exactly these addresses or ranges).
+    Del {
+        /// Addresses or CIDRs.
+        #[arg(required = true, value_parser = super::parse_target)]
+        targets: Vec<Target>,
+    },
+    /// List bans with kind, reason and remaining TTL.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(super) fn exec(cmd: BanCmd, maps: &mut KernelMaps) -> Result<()> {
+    match cmd {
+        BanCmd::Add {
+            target,
+            ttl,
+            reason,
+            force,
+        } => {
+            let entry = BanEntry {
+                expires_ns: clock::expiry_after(ttl),
+                reason: BanReason::Manual.code(),
+                _pad: 0,
+            };
+            maps.ban(target, entry, reason.as_deref(), force)?;
+            println!("banned {target} ({})", remaining(ttl));
+            Ok(())
+        }
+        BanCmd::Del { targets } => {
+            let mut missing = Vec::new();
+            for target in targets {
+                if maps.unban(target)? {
+                    println!("unbanned {target}");
+                } else {
+                    missing.push(target.to_string());
+                }
+            }
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(input_error(format!("not banned: {}", missing.join(", "))))
+            }
+        }
+        BanCmd::List { json } => {
+            let bans = maps.bans()?;
+            if json {
+                let rows = bans
+                    .iter()
+                    .map(|b| {
+                        let left = clock::remaining(b.entry.expires_ns);
+                        json!({
+                            "address": b.target.to_string(),
+                            "kind": kind(b.target),
+                            "reason": reason_name(BanReason::from_code(b.entry.reason)),
+                            "note": b.note,
+                            "permanent": left.is_none(),
+                            "ttl_remaining_secs": left.map(|d| d.as_secs_f64()),
+                            "expired": left.is_some_and(|d| d.is_zero()),
+                        })
+                    })
+                    .collect();
+                print_json(&serde_json::Value::Array(rows));
+                return Ok(());
+            }
+            println!(
+                "{:<42} {:<6} {:<14} {:<16} NOTE",
+                "ADDRESS", "KIND", "REASON", "EXPIRES IN"
+            );
+            for b in &bans {
+                println!(
+                    "{:<42} {:<6} {:<14} {:<16} {}",
+                    b.target.to_string(),
+                    kind(b.target),
+                    reason_name(BanReason::from_code(b.entry.reason)),
+                    remaining(clock::remaining(b.entry.expires_ns)),
+                    b.note.as_deref().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn kind(target: Target) -> &'static str {
+    match target {
+        Target::Addr(_) => "exact",
+        Target::Range(_) => "range",
+    }
+}

@@ -1,0 +1,68 @@
+//! `sec-agent ports restrict|unrestrict|list`.
+
+use anyhow::Result;
+use clap::Subcommand;
+
+use super::output::print_json;
+use crate::{enforce::KernelMaps, error::input_error, net::PortSpec};
+
+/// `ports` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PortsCmd {
+    /// Only allowlisted sources may reach these destination ports (22, 22/tcp, 53/udp).
+    Restrict {
+        /// Ports; a bare number means TCP and UDP.
+        #[arg(required = true, value_parser = super::parse_port)]
+        ports: Vec<PortSpec>,
+    },
+    /// Lift restrictions.
+    Unrestrict {
+        /// Ports; a bare number means TCP and UDP.
+        #[arg(required = true, value_parser = super::parse_port)]
+        ports: Vec<PortSpec>,
+    },
+    /// List restricted ports.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(super) fn exec(cmd: PortsCmd, maps: &mut KernelMaps) -> Result<()> {
+    match cmd {
+        PortsCmd::Restrict { ports } => {
+            for p in ports {
+                maps.restrict(p)?;
+                println!("restricted {p}");
+            }
+            Ok(())
+        }
+        PortsCmd::Unrestrict { ports } => {
+            let mut missing = Vec::new();
+            for p in ports {
+                if maps.unrestrict(p)? {
+                    println!("unrestricted {p}");
+                } else {
+                    missing.push(p.to_string());
+                }
+            }
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(input_error(format!("not restricted: {}", missing.join(", "))))
+            }
+        }
+        PortsCmd::List { json } => {
+            let ports = maps.restricted_ports()?;
+            if json {
+                print_json(&serde_json::json!(ports.iter().map(|p| p.to_string()).collect::<Vec<_>>()));
+            } else {
+                for p in ports {
+                    println!("{p}");
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! `sec-agent run`: load, attach, apply the config, sweep expired bans until stopped.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::{
+    clock,
+    config::{Config, XdpMode},
+    enforce::{
+        KernelMaps,
+        bpffs::{RunLock, ensure_pin_dir},
+        loader::{self, Attachment},
+    },
+    error::input_error,
+};
+
+/// `run` options.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Interface to protect (repeat for several); default: `[xdp] interfaces` of the config.
+    #[arg(long = "iface", value_name = "IFACE")]
+    ifaces: Vec<String>,
+    /// XDP attach mode: auto tries native (driver) first, then generic (skb).
+    #[arg(long, value_enum)]
+    xdp_mode: Option<XdpMode>,
+    /// TOML configuration file; built-in defaults when left out.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// On SIGINT/SIGTERM leave the program attached (enforcement continues without the agent).
+    #[arg(long)]
+    keep_attached: bool,
+}
+
+pub(super) fn run(args: RunArgs, cli_pin_path: Option<PathBuf>) -> Result<()> {
+    let config = match &args.config {
+        Some(path) => Config::from_file(path).map_err(|e| input_error(e.to_string()))?,
+        None => Config::default(),
+    };
+    let pin_dir = cli_pin_path.unwrap_or_else(|| config.xdp.pin_path.clone());
+    let ifaces = if args.ifaces.is_empty() {
+        config.xdp.interfaces.clone()
+    } else {
+        args.ifaces.clone()
+    };
+    if ifaces.is_empty() {
+        return Err(input_error(
+            "no interface to protect: pass --iface IFACE or set [xdp] interfaces in the config",
+        ));
+    }
+    let mode = super::effective_mode(args.xdp_mode, &config);
+
+    ensure_pin_dir(&pin_dir)?;
+    let _lock = RunLock::acquire(&pin_dir)?;
+    let mut loaded = loader::load(&config, &pin_dir)?;
+    apply_config(&config, &mut loaded.maps)?;
+    let mut attached = Vec::new();
+    for iface in &ifaces {
+        let a = loaded.attach(iface, mode)?;
+        tracing::info!(
+            iface = %a.iface,
+            ifindex = a.ifindex,
+            mode = a.mode.map_or("unknown", |m| m.name()),
+            adopted = a.adopted,
+            pinned = a.pinned,
+            "XDP attached"
+        );
+        attached.push(a);
+    }
+    tracing::info!(pin_path = %pin_dir.display(), interfaces = ifaces.len(), "sec-agent running");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let sweep_every = config.xdp.sweep_interval;
+    runtime.block_on(async {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut tick = tokio::time::interval(sweep_every);
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = tick.tick() => sweep(&mut loaded.maps),
+            }
+        }
+        anyhow::Ok(())
+    })?;
+
+    if args.keep_attached {
+        tracing::info!("stopping; XDP stays attached (--keep-attached)");
+    } else {
+        stop(&mut loaded.maps, &attached)?;
+    }
+    Ok(())
+}
+
+/// Writes what the config says into the maps; what it leaves out keeps its current value.
+fn apply_config(config: &Config, maps: &mut KernelMaps) -> Result<()> {
+    if let Some(rl) = &config.rate_limit {
+        let cfg = rl.get_ref().to_rate_config().map_err(input_error)?;
+        maps.set_rate(cfg)?;
+    }
+    for cidr in &config.allowlist.cidrs {
+        maps.allow(cidr.0)?;
+    }
+    for port in &config.ports.restricted {
+        maps.restrict(*port)?;
+    }
+    Ok(())
+}
+
+fn sweep(maps: &mut KernelMaps) {
+    match maps.sweep_expired(clock::boot_ns()) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "swept expired bans"),
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "sweeping expired bans failed"),
+    }
+}
+
+fn stop(maps: &mut KernelMaps, attached: &[Attachment]) -> Result<()> {
+    let mut failed = false;
+    for a in attached {
+        if let Err(e) = loader::detach(maps, a) {
+            tracing::error!(iface = %a.iface, error = %format!("{e:#}"), "detach failed");
+            failed = true;
+        } else {
+            tracing::info!(iface = %a.iface, "XDP detached");
+        }
+    }
+    if failed {
+        bail!("some interfaces could not be detached");
+    }
+    Ok(())
+}

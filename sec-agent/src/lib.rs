@@ -1,0 +1,21 @@
+//! sec-agent: a Linux host security agent.
+//!
+//! Pipeline stages, one module each: (capture -> reassemble -> parse -> detect -> decide ->)
+//! [`enforce`]. The kernel fast path (XDP) lives in the `sec-agent-ebpf` crate and shares
+//! its map types with this crate through `sec-agent-common`.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod enforce;
+pub mod error;
+pub mod net;
+
+/// The XDP object, built by `build.rs` (aya-build) for `bpfel-unknown-none`.
+pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sec-agent-ebpf"));
+
+/// Name of the XDP program inside [`EBPF_OBJECT`].
+pub const XDP_PROGRAM: &str = "sec_agent";
+
+/// Default pin directory for maps and links (on the bpffs at `/sys/fs/bpf`).
+pub const DEFAULT_PIN_PATH: &str = "/sys/fs/bpf/sec-agent";
