@@ -1,0 +1,240 @@
+//! A two-namespace lab: `client` and `server` joined by a veth pair, plus a private bpffs.
+//!
+//! ```text
+//!  netns <id>-c                      netns <id>-s
+//!  c<id>  10.200.0.1/24  <--veth-->  s<id>  10.200.0.2/24   (XDP attaches here)
+//!         fd00:200::1/64                    fd00:200::2/64
+//!         + extra client addresses 10.200.0.10.. / fd00:200::10..
+//! ```
+
+use std::{
+    collections::HashMap,
+    fs,
+    path::PathBuf,
+    process::{Command, Output},
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+use sec_agent::enforce::KernelMaps;
+use sec_agent_common::{Counter, Verdict};
+
+use crate::{agent_bin, run, run_ok};
+
+/// Server address (IPv4) inside every lab.
+pub const SERVER_V4: &str = "10.200.0.2";
+/// Server address (IPv6) inside every lab.
+pub const SERVER_V6: &str = "fd00:200::2";
+/// Main client address (IPv4).
+pub const CLIENT_V4: &str = "10.200.0.1";
+/// Main client address (IPv6).
+pub const CLIENT_V6: &str = "fd00:200::1";
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Short id unique across parallel tests and test binaries: PID bits and a counter. It
+/// keeps interface names (`c<id>`, `s<id>`) within the kernel's 15 bytes.
+fn unique_id() -> String {
+    format!(
+        "{:x}{:x}",
+        std::process::id() & 0xffff,
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A lab; everything it created is removed on drop.
+pub struct Lab {
+    /// Client namespace name.
+    pub client_ns: String,
+    /// Server namespace name.
+    pub server_ns: String,
+    /// Client-side veth.
+    pub client_if: String,
+    /// Server-side veth (where the agent attaches).
+    pub server_if: String,
+    /// The lab's private bpffs.
+    pub bpffs: Bpffs,
+    /// Pin directory for the agent and CLI (inside `bpffs`).
+    pub pin_path: PathBuf,
+}
+
+impl Lab {
+    /// Creates the namespaces, the veth pair, addresses and the bpffs.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Lab {
+        let id = unique_id();
+        let bpffs = Bpffs::mount(&id);
+        let lab = Lab {
+            client_ns: format!("sa-test-{id}-c"),
+            server_ns: format!("sa-test-{id}-s"),
+            client_if: format!("c{id}"),
+            server_if: format!("s{id}"),
+            pin_path: bpffs.dir.join("sec-agent"),
+            bpffs,
+        };
+        // From here on, Drop cleans up whatever was created, also on a failed step.
+        lab.setup();
+        lab
+    }
+
+    fn setup(&self) {
+        let ip = |args: &[&str]| run_ok(Command::new("ip").args(args));
+        ip(&["netns", "add", &self.client_ns]);
+        ip(&["netns", "add", &self.server_ns]);
+        ip(&[
+            "link", "add", &self.client_if, "netns", &self.client_ns, "type", "veth", "peer",
+            "name", &self.server_if, "netns", &self.server_ns,
+        ]);
+        for (ns, dev, v4, v6) in [
+            (&self.client_ns, &self.client_if, CLIENT_V4, CLIENT_V6),
+            (&self.server_ns, &self.server_if, SERVER_V4, SERVER_V6),
+        ] {
+            ip(&["-n", ns, "addr", "add", &format!("{v4}/24"), "dev", dev]);
+            ip(&["-n", ns, "addr", "add", &format!("{v6}/64"), "dev", dev, "nodad"]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+        }
+    }
+
+    /// Adds `n` more client addresses (10.200.0.10+i, fd00:200::10+i) to act as other
+    /// sources; returns them as (IPv4, IPv6) strings.
+    pub fn add_clients(&self, n: u8) -> Vec<(String, String)> {
+        (0..n)
+            .map(|i| {
+                let v4 = format!("10.200.0.{}", 10 + i);
+                let v6 = format!("fd00:200::{:x}", 0x10 + i);
+                for (addr, extra) in [(format!("{v4}/24"), None), (format!("{v6}/64"), Some("nodad"))] {
+                    let mut cmd = Command::new("ip");
+                    cmd.args(["-n", &self.client_ns, "addr", "add", &addr, "dev", &self.client_if]);
+                    cmd.args(extra);
+                    run_ok(&mut cmd);
+                }
+                (v4, v6)
+            })
+            .collect()
+    }
+
+    /// Starts the agent in the server namespace on the server veth with `extra` arguments
+    /// to `run`, and waits until it reports that it is running.
+    pub fn start_agent(&self, extra: &[&str]) -> crate::Agent {
+        crate::Agent::start(self, extra)
+    }
+
+    /// A `sec-agent` CLI command on this lab's pin path, run from the host namespace (the
+    /// pinned maps do not belong to any network namespace).
+    pub fn cli_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(agent_bin());
+        cmd.arg("--pin-path").arg(&self.pin_path).args(args);
+        cmd
+    }
+
+    /// Runs the CLI; returns its output whatever the exit status.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        run(&mut self.cli_cmd(args))
+    }
+
+    /// Runs the CLI and panics unless it succeeds; returns stdout.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&run_ok(&mut self.cli_cmd(args)).stdout).into_owned()
+    }
+
+    /// Opens the lab's pinned maps directly.
+    pub fn maps(&self) -> KernelMaps {
+        KernelMaps::open(&self.pin_path).expect("open pinned maps")
+    }
+
+    /// Counters per verdict, summed over CPUs, read from the pinned `stats` map.
+    pub fn stats(&self) -> HashMap<Verdict, Counter> {
+        self.maps().stats().expect("read stats").into_iter().collect()
+    }
+
+    /// Packets counted for `verdict`.
+    pub fn packets(&self, verdict: Verdict) -> u64 {
+        self.stats()[&verdict].packets
+    }
+
+    /// A command run inside namespace `ns` (through nsenter, which keeps /sys/fs/bpf).
+    pub fn in_ns(&self, ns: &str, program: &str) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net=/run/netns/{ns}")).arg(program);
+        cmd
+    }
+
+    /// Pings `dst` from the client `count` times (0.05 s apart, 1 s deadline per reply) and
+    /// returns how many replies came back.
+    pub fn ping(&self, dst: &str, count: u32) -> u32 {
+        let out = run(self.in_ns(&self.client_ns, "ping").args([
+            "-n",
+            "-q",
+            "-c",
+            &count.to_string(),
+            "-i",
+            "0.05",
+            "-W",
+            "1",
+            dst,
+        ]));
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split(',')
+            .find_map(|part| part.trim().strip_suffix(" received"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("unexpected ping output: {text}"))
+    }
+
+    /// XDP attachments `ip` reports on the server veth: lines mentioning `prog/xdp`.
+    pub fn server_xdp_progs(&self) -> usize {
+        let out = run_ok(self.in_ns(&self.server_ns, "ip").args([
+            "-d",
+            "link",
+            "show",
+            "dev",
+            &self.server_if,
+        ]));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("prog/xdp"))
+            .count()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // Deleting a namespace deletes its veth end, and with it the peer.
+        for ns in [&self.client_ns, &self.server_ns] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+        // The bpffs field unmounts after this.
+    }
+}
+
+/// A private bpffs mounted under the temp directory; unmounted and removed on drop, which
+/// releases every map and link pinned in it.
+pub struct Bpffs {
+    /// Mount point.
+    pub dir: PathBuf,
+}
+
+impl Bpffs {
+    /// Mounts a new bpffs instance at `$TMPDIR/sa-test-<id>-bpffs`.
+    pub fn mount(id: &str) -> Bpffs {
+        let dir = std::env::temp_dir().join(format!("sa-test-{id}-bpffs"));
+        fs::create_dir_all(&dir).expect("create bpffs mount point");
+        let bpffs = Bpffs { dir };
+        sec_agent::enforce::bpffs::mount_bpffs(&bpffs.dir).expect("mount a private bpffs");
+        bpffs
+    }
+
+    /// A fresh bpffs with a unique name.
+    pub fn unique() -> Bpffs {
+        Bpffs::mount(&unique_id())
+    }
+}
+
+impl Drop for Bpffs {
+    fn drop(&mut self) {
+        if let Ok(c) = std::ffi::CString::new(self.dir.as_os_str().as_encoded_bytes()) {
+            // SAFETY: NUL-terminated path.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+        let _ = fs::remove_dir(&self.dir);
+    }
+}

@@ -1,0 +1,89 @@
+//! Sockets opened inside a lab namespace. A socket belongs to the namespace it was created
+//! in, so it is created on a thread that has joined the namespace (`setns` affects only the
+//! calling thread) and then used from anywhere.
+
+use socket2::{Domain, Protocol, Socket, Type};
+use std::{
+    fs::File,
+    io,
+    net::{SocketAddr, TcpListener, TcpStream, UdpSocket},
+    os::fd::AsRawFd as _,
+    thread,
+    time::{Duration, Instant},
+};
+
+/// Runs `f` on a thread inside network namespace `ns`.
+pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
+    let path = format!("/run/netns/{ns}");
+    thread::scope(|s| {
+        s.spawn(|| {
+            let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+            // SAFETY: valid namespace fd; only this thread changes namespace.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {path}: {}", io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .expect("namespace thread panicked")
+    })
+}
+
+/// A UDP socket bound to `addr` inside `ns`.
+pub fn udp_socket(ns: &str, addr: &str) -> UdpSocket {
+    let addr: SocketAddr = addr.parse().expect("socket address");
+    let sock = in_netns(ns, || UdpSocket::bind(addr)).expect("bind UDP");
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("read timeout");
+    sock
+}
+
+/// Sends `count` datagrams of `payload_len` bytes from `from` to `to`, `gap` apart.
+/// Returns the time between the first and the last send.
+pub fn udp_send(from: &UdpSocket, to: &str, count: u32, payload_len: usize, gap: Duration) -> Duration {
+    let payload = vec![0x5a; payload_len];
+    let start = Instant::now();
+    for i in 0..count {
+        if i > 0 && !gap.is_zero() {
+            // Pace against the start time so that scheduling jitter does not accumulate.
+            let due = start + gap * i;
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                thread::sleep(wait);
+            }
+        }
+        from.send_to(&payload, to).expect("send UDP");
+    }
+    start.elapsed()
+}
+
+/// Reads datagrams until none arrives for 200 ms; returns how many arrived.
+pub fn udp_drain(sock: &UdpSocket) -> u32 {
+    let mut buf = [0u8; 2048];
+    let mut n = 0;
+    while sock.recv_from(&mut buf).is_ok() {
+        n += 1;
+    }
+    n
+}
+
+/// A TCP listener on `addr` inside `ns`.
+pub fn tcp_listener(ns: &str, addr: &str) -> TcpListener {
+    let addr: SocketAddr = addr.parse().expect("socket address");
+    in_netns(ns, || TcpListener::bind(addr)).expect("bind TCP")
+}
+
+/// Tries a TCP connection from namespace `ns`, optionally from source address `from`;
+/// `true` when the handshake completes within `timeout`.
+pub fn tcp_connects(ns: &str, from: Option<&str>, to: &str, timeout: Duration) -> bool {
+    let to: SocketAddr = to.parse().expect("socket address");
+    let from = from.map(|f| f.parse::<std::net::IpAddr>().expect("source address"));
+    in_netns(ns, || match from {
+        None => TcpStream::connect_timeout(&to, timeout).is_ok(),
+        Some(src) => connect_from(src, to, timeout).is_ok(),
+    })
+}
+
+fn connect_from(src: std::net::IpAddr, to: SocketAddr, timeout: Duration) -> io::Result<()> {
+    let sock = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))?;
+    sock.bind(&SocketAddr::new(src, 0).into())?;
+    sock.connect_timeout(&to.into(), timeout)
+}
