@@ -73,6 +73,7 @@ impl Lab {
         };
         // From here on, Drop cleans up whatever was created, also on a failed step.
         lab.setup();
+        lab.wait_reachable();
         lab
     }
 
@@ -92,6 +93,16 @@ impl Lab {
             ip(&["-n", ns, "addr", "add", &format!("{v6}/64"), "dev", dev, "nodad"]);
             ip(&["-n", ns, "link", "set", "lo", "up"]);
             ip(&["-n", ns, "link", "set", dev, "up"]);
+        }
+    }
+
+    /// Waits (a few seconds at most) until the server answers on both families: right after
+    /// the links come up, the first IPv6 packets can be lost while link-local addresses are
+    /// still tentative.
+    fn wait_reachable(&self) {
+        for dst in [SERVER_V4, SERVER_V6] {
+            let ok = (0..5).any(|_| self.ping(dst, 1) == 1);
+            assert!(ok, "{dst} unreachable in a fresh lab");
         }
     }
 
