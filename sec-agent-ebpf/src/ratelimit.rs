@@ -24,7 +24,7 @@ pub fn admit(cfg: &RateConfig, key: &RateKey, now_ns: u64) -> bool {
             tokens: cfg.capacity - NANOS_PER_SEC,
             last_ns: now_ns,
         };
-        let _ = RATE_STATE.insert(key, &fresh, 0);
+        let _ = RATE_STATE.insert(key, fresh, 0);
         return true;
     };
     // SAFETY: the pointer comes from a successful lookup and stays valid for this program

@@ -83,7 +83,7 @@ fn judge<const N: usize>(src: [u8; N], l4: Option<L4>, maps: Family<N>) -> Verdi
     let mut clock = Clock(0);
     // SAFETY: BanEntry is plain data; a concurrent update by user space can at worst show
     // a torn old/new entry for this one packet.
-    if let Some(entry) = unsafe { maps.ban.get(&src) }
+    if let Some(entry) = unsafe { maps.ban.get(src) }
         && entry.active(clock.now())
     {
         return Verdict::DropBanned;
@@ -109,12 +109,12 @@ fn rate_key<const N: usize>(cfg: &RateConfig, src: &[u8; N]) -> RateKey {
     if N == 4 {
         key.addr[10] = 0xff;
         key.addr[11] = 0xff;
-        for i in 0..4 {
-            key.addr[12 + i] = src[i] & cfg.v4_mask[i];
+        for (k, (s, m)) in key.addr[12..].iter_mut().zip(src.iter().zip(cfg.v4_mask)) {
+            *k = s & m;
         }
     } else {
-        for i in 0..16 {
-            key.addr[i] = src[i] & cfg.v6_mask[i];
+        for (k, (s, m)) in key.addr.iter_mut().zip(src.iter().zip(cfg.v6_mask)) {
+            *k = s & m;
         }
     }
     key

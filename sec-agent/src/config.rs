@@ -168,10 +168,16 @@ pub fn rate_config(
         return Err(format!("v6_prefix = {v6_prefix}: must be 0..=128"));
     }
     if pps > RateConfig::MAX_PPS {
-        return Err(format!("pps = {pps}: must be at most {}", RateConfig::MAX_PPS));
+        return Err(format!(
+            "pps = {pps}: must be at most {}",
+            RateConfig::MAX_PPS
+        ));
     }
     if burst > RateConfig::MAX_BURST {
-        return Err(format!("burst = {burst}: must be at most {}", RateConfig::MAX_BURST));
+        return Err(format!(
+            "burst = {burst}: must be at most {}",
+            RateConfig::MAX_BURST
+        ));
     }
     if pps > 0 && burst == 0 {
         return Err("burst = 0: must be at least 1 when pps > 0".to_string());
@@ -349,7 +355,15 @@ mod tests {
         assert_eq!(err.line, Some(2));
         assert!(err.message.contains("burst"), "{err}");
         let ok = Config::parse("[rate_limit]\npps = 10\nburst = 5\n", "f").unwrap();
-        let rc = ok.rate_limit.unwrap().into_inner().to_rate_config().unwrap();
-        assert_eq!((rc.pps, rc.burst, rc.v4_prefix, rc.v6_prefix), (10, 5, 32, 64));
+        let rc = ok
+            .rate_limit
+            .unwrap()
+            .into_inner()
+            .to_rate_config()
+            .unwrap();
+        assert_eq!(
+            (rc.pps, rc.burst, rc.v4_prefix, rc.v6_prefix),
+            (10, 5, 32, 64)
+        );
     }
 }

@@ -12,7 +12,8 @@ pub mod error;
 pub mod net;
 
 /// The XDP object, built by `build.rs` (aya-build) for `bpfel-unknown-none`.
-pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sec-agent-ebpf"));
+pub static EBPF_OBJECT: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sec-agent-ebpf"));
 
 /// Name of the XDP program inside [`EBPF_OBJECT`].
 pub const XDP_PROGRAM: &str = "sec_agent";

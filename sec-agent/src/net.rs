@@ -139,9 +139,7 @@ fn canonical_net(net: IpNet) -> IpNet {
         && let Some(v4) = v6.addr().to_ipv4_mapped()
         && v6.prefix_len() >= 96
     {
-        return IpNet::V4(
-            Ipv4Net::new(v4, v6.prefix_len() - 96).expect("prefix within 0..=32"),
-        );
+        return IpNet::V4(Ipv4Net::new(v4, v6.prefix_len() - 96).expect("prefix within 0..=32"));
     }
     net
 }
@@ -212,15 +210,30 @@ mod tests {
             "10.0.0.0/33".parse::<Target>(),
             Err(TargetError::Unparsable(_))
         ));
-        assert!(matches!("".parse::<Target>(), Err(TargetError::Unparsable(_))));
+        assert!(matches!(
+            "".parse::<Target>(),
+            Err(TargetError::Unparsable(_))
+        ));
     }
 
     #[test]
     fn port_specs() {
         use sec_agent_common::{PORT_TCP, PORT_UDP};
         let p = |s: &str| s.parse::<PortSpec>();
-        assert_eq!(p("22"), Ok(PortSpec { port: 22, protocols: PORT_TCP | PORT_UDP }));
-        assert_eq!(p("22/tcp"), Ok(PortSpec { port: 22, protocols: PORT_TCP }));
+        assert_eq!(
+            p("22"),
+            Ok(PortSpec {
+                port: 22,
+                protocols: PORT_TCP | PORT_UDP
+            })
+        );
+        assert_eq!(
+            p("22/tcp"),
+            Ok(PortSpec {
+                port: 22,
+                protocols: PORT_TCP
+            })
+        );
         assert_eq!(p("53/udp").unwrap().to_string(), "53/udp");
         assert!(p("70000").is_err());
         assert!(p("22/sctp").is_err());

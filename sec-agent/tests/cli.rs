@@ -18,9 +18,15 @@ fn stderr(out: &Output) -> String {
 #[test]
 fn bad_targets_exit_2_before_touching_maps() {
     for (args, message) in [
-        (&["ban", "add", "not-an-ip"][..], "not an IP address or CIDR"),
+        (
+            &["ban", "add", "not-an-ip"][..],
+            "not an IP address or CIDR",
+        ),
         (&["ban", "add", "10.1.2.3/8"], "did you mean 10.0.0.0/8?"),
-        (&["ban", "add", "10.0.0.1", "--ttl", "forever"], "not a duration"),
+        (
+            &["ban", "add", "10.0.0.1", "--ttl", "forever"],
+            "not a duration",
+        ),
         (&["allow", "add", "::1/129"], "not an IP address or CIDR"),
         (&["ports", "restrict", "22/icmp"], "not tcp or udp"),
     ] {
@@ -34,7 +40,11 @@ fn bad_targets_exit_2_before_touching_maps() {
 fn missing_maps_are_a_clear_system_error() {
     let out = sec_agent(&["ban", "list"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("start the agent first"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("start the agent first"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -56,5 +66,9 @@ fn check_config_accepts_the_shipped_file_and_names_line_and_key() {
 fn run_without_interface_is_refused() {
     let out = sec_agent(&["run"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no interface to protect"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no interface to protect"),
+        "{}",
+        stderr(&out)
+    );
 }

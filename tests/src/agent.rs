@@ -58,7 +58,10 @@ impl Agent {
             if let Ok(Some(status)) = self.child.try_wait() {
                 // Give the reader thread a moment to collect the last lines.
                 thread::sleep(Duration::from_millis(100));
-                panic!("agent exited ({status}) before logging {needle:?}:\n{}", self.log().join("\n"));
+                panic!(
+                    "agent exited ({status}) before logging {needle:?}:\n{}",
+                    self.log().join("\n")
+                );
             }
             assert!(
                 Instant::now() < deadline,

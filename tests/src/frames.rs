@@ -40,7 +40,7 @@ pub fn l4(dst_port: u16) -> Vec<u8> {
 /// IPv4 packet: `options` (multiple of 4 bytes) after the fixed header; `frag_offset` in
 /// 8-byte units; `payload` after the header.
 pub fn ipv4(src: [u8; 4], proto: u8, options: &[u8], frag_offset: u16, payload: &[u8]) -> Vec<u8> {
-    assert!(options.len() % 4 == 0 && options.len() <= 40);
+    assert!(options.len().is_multiple_of(4) && options.len() <= 40);
     let ihl = 5 + options.len() / 4;
     let total = (ihl * 4 + payload.len()) as u16;
     let mut h = vec![0x40 | ihl as u8, 0];

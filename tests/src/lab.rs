@@ -82,15 +82,34 @@ impl Lab {
         ip(&["netns", "add", &self.client_ns]);
         ip(&["netns", "add", &self.server_ns]);
         ip(&[
-            "link", "add", &self.client_if, "netns", &self.client_ns, "type", "veth", "peer",
-            "name", &self.server_if, "netns", &self.server_ns,
+            "link",
+            "add",
+            &self.client_if,
+            "netns",
+            &self.client_ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &self.server_if,
+            "netns",
+            &self.server_ns,
         ]);
         for (ns, dev, v4, v6) in [
             (&self.client_ns, &self.client_if, CLIENT_V4, CLIENT_V6),
             (&self.server_ns, &self.server_if, SERVER_V4, SERVER_V6),
         ] {
             ip(&["-n", ns, "addr", "add", &format!("{v4}/24"), "dev", dev]);
-            ip(&["-n", ns, "addr", "add", &format!("{v6}/64"), "dev", dev, "nodad"]);
+            ip(&[
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("{v6}/64"),
+                "dev",
+                dev,
+                "nodad",
+            ]);
             ip(&["-n", ns, "link", "set", "lo", "up"]);
             ip(&["-n", ns, "link", "set", dev, "up"]);
         }
@@ -113,9 +132,20 @@ impl Lab {
             .map(|i| {
                 let v4 = format!("10.200.0.{}", 10 + i);
                 let v6 = format!("fd00:200::{:x}", 0x10 + i);
-                for (addr, extra) in [(format!("{v4}/24"), None), (format!("{v6}/64"), Some("nodad"))] {
+                for (addr, extra) in [
+                    (format!("{v4}/24"), None),
+                    (format!("{v6}/64"), Some("nodad")),
+                ] {
                     let mut cmd = Command::new("ip");
-                    cmd.args(["-n", &self.client_ns, "addr", "add", &addr, "dev", &self.client_if]);
+                    cmd.args([
+                        "-n",
+                        &self.client_ns,
+                        "addr",
+                        "add",
+                        &addr,
+                        "dev",
+                        &self.client_if,
+                    ]);
                     cmd.args(extra);
                     run_ok(&mut cmd);
                 }
@@ -155,7 +185,11 @@ impl Lab {
 
     /// Counters per verdict, summed over CPUs, read from the pinned `stats` map.
     pub fn stats(&self) -> HashMap<Verdict, Counter> {
-        self.maps().stats().expect("read stats").into_iter().collect()
+        self.maps()
+            .stats()
+            .expect("read stats")
+            .into_iter()
+            .collect()
     }
 
     /// Packets counted for `verdict`.

@@ -39,7 +39,13 @@ pub fn udp_socket(ns: &str, addr: &str) -> UdpSocket {
 
 /// Sends `count` datagrams of `payload_len` bytes from `from` to `to`, `gap` apart.
 /// Returns the time between the first and the last send.
-pub fn udp_send(from: &UdpSocket, to: &str, count: u32, payload_len: usize, gap: Duration) -> Duration {
+pub fn udp_send(
+    from: &UdpSocket,
+    to: &str,
+    count: u32,
+    payload_len: usize,
+    gap: Duration,
+) -> Duration {
     let payload = vec![0x5a; payload_len];
     let start = Instant::now();
     for i in 0..count {

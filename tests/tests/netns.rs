@@ -29,7 +29,13 @@ fn json(text: &str) -> Value {
 fn udp_round(lab: &Lab, from: &str, to: &str, port: u16, count: u32) -> u32 {
     let server = udp_socket(&lab.server_ns, &format!("{}:{port}", bracket(to)));
     let client = udp_socket(&lab.client_ns, &format!("{}:0", bracket(from)));
-    udp_send(&client, &format!("{}:{port}", bracket(to)), count, PAYLOAD, NO_GAP);
+    udp_send(
+        &client,
+        &format!("{}:{port}", bracket(to)),
+        count,
+        PAYLOAD,
+        NO_GAP,
+    );
     udp_drain(&server)
 }
 
@@ -48,21 +54,40 @@ fn exact_ban_in_mode(mode: &str) {
     let status = json(&lab.cli_ok(&["status", "--json"]));
     let iface = &status["interfaces"][0];
     assert_eq!(iface["iface"], lab.server_if.as_str());
-    assert_eq!(iface["mode"], if mode == "native" { "native" } else { "skb" });
+    assert_eq!(
+        iface["mode"],
+        if mode == "native" { "native" } else { "skb" }
+    );
     assert!(iface["program_id"].as_u64().unwrap() > 0, "{status}");
     assert!(iface["link_id"].as_u64().unwrap() > 0, "{status}");
     assert_eq!(lab.server_xdp_progs(), 1);
 
-    assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 9000, 20), 20, "clean traffic passes");
+    assert_eq!(
+        udp_round(&lab, CLIENT_V4, SERVER_V4, 9000, 20),
+        20,
+        "clean traffic passes"
+    );
     assert_eq!(lab.ping(SERVER_V4, 3), 3);
     assert_eq!(lab.ping(SERVER_V6, 3), 3);
 
     lab.cli_ok(&["ban", "add", CLIENT_V4, "--reason", "e2e test"]);
     let before = lab.stats()[&Verdict::DropBanned];
-    assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 9000, 25), 0, "banned IPv4 dropped");
+    assert_eq!(
+        udp_round(&lab, CLIENT_V4, SERVER_V4, 9000, 25),
+        0,
+        "banned IPv4 dropped"
+    );
     let after = lab.stats()[&Verdict::DropBanned];
-    assert_eq!(after.packets - before.packets, 25, "one drop_banned per datagram");
-    assert_eq!(after.bytes - before.bytes, 25 * V4_FRAME, "bytes of the dropped frames");
+    assert_eq!(
+        after.packets - before.packets,
+        25,
+        "one drop_banned per datagram"
+    );
+    assert_eq!(
+        after.bytes - before.bytes,
+        25 * V4_FRAME,
+        "bytes of the dropped frames"
+    );
     assert_eq!(lab.ping(SERVER_V4, 3), 0);
 
     // The CLI's stats read the same counters.
@@ -71,7 +96,11 @@ fn exact_ban_in_mode(mode: &str) {
 
     lab.cli_ok(&["ban", "add", CLIENT_V6]);
     let before = lab.packets(Verdict::DropBanned);
-    assert_eq!(udp_round(&lab, CLIENT_V6, SERVER_V6, 9000, 25), 0, "banned IPv6 dropped");
+    assert_eq!(
+        udp_round(&lab, CLIENT_V6, SERVER_V6, 9000, 25),
+        0,
+        "banned IPv6 dropped"
+    );
     let dropped = lab.packets(Verdict::DropBanned) - before;
     // Neighbour discovery from the banned source may add a probe or two.
     assert!((25..=28).contains(&dropped), "IPv6 drops {dropped}");
@@ -95,7 +124,11 @@ fn exact_ban_in_mode(mode: &str) {
     assert_eq!((fill("ban_v4"), fill("ban_v6")), (1, 1));
 
     lab.cli_ok(&["ban", "del", CLIENT_V4, CLIENT_V6]);
-    assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 9000, 10), 10, "unbanned passes");
+    assert_eq!(
+        udp_round(&lab, CLIENT_V4, SERVER_V4, 9000, 10),
+        10,
+        "unbanned passes"
+    );
     assert_eq!(lab.ping(SERVER_V6, 2), 2);
 }
 
@@ -129,17 +162,38 @@ fn range_ban_drops_the_whole_prefix() {
     lab.cli_ok(&["ban", "add", "fd00:200::10/124"]);
     let before = lab.packets(Verdict::DropRange);
     for (v4, _) in &extra {
-        assert_eq!(udp_round(&lab, v4, SERVER_V4, 9001, 10), 0, "{v4} is in the range");
+        assert_eq!(
+            udp_round(&lab, v4, SERVER_V4, 9001, 10),
+            0,
+            "{v4} is in the range"
+        );
     }
     assert_eq!(lab.packets(Verdict::DropRange) - before, 20);
-    assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 9001, 10), 10, "outside the range");
+    assert_eq!(
+        udp_round(&lab, CLIENT_V4, SERVER_V4, 9001, 10),
+        10,
+        "outside the range"
+    );
     for (_, v6) in &extra {
-        assert_eq!(udp_round(&lab, v6, SERVER_V6, 9001, 10), 0, "{v6} is in the range");
+        assert_eq!(
+            udp_round(&lab, v6, SERVER_V6, 9001, 10),
+            0,
+            "{v6} is in the range"
+        );
     }
-    assert_eq!(udp_round(&lab, CLIENT_V6, SERVER_V6, 9001, 10), 10, "outside the range");
+    assert_eq!(
+        udp_round(&lab, CLIENT_V6, SERVER_V6, 9001, 10),
+        10,
+        "outside the range"
+    );
 
     let list = json(&lab.cli_ok(&["ban", "list", "--json"]));
-    let kinds: Vec<_> = list.as_array().unwrap().iter().map(|b| b["kind"].clone()).collect();
+    let kinds: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["kind"].clone())
+        .collect();
     assert_eq!(kinds, ["range", "range"]);
     lab.cli_ok(&["ban", "del", "10.200.0.8/29"]);
     assert_eq!(udp_round(&lab, &extra[0].0, SERVER_V4, 9001, 10), 10);
@@ -158,14 +212,29 @@ fn ttl_expiry_lets_traffic_through_and_the_sweeper_removes_the_ban() {
 
     lab.cli_ok(&["ban", "add", CLIENT_V4, "--ttl", "2s"]);
     let banned_at = Instant::now();
-    assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 9002, 5), 0, "dropped while the TTL runs");
+    assert_eq!(
+        udp_round(&lab, CLIENT_V4, SERVER_V4, 9002, 5),
+        0,
+        "dropped while the TTL runs"
+    );
     // Entries stay until the sweeper removes them; the kernel ignores them once expired.
     let expired = banned_at + Duration::from_millis(2300);
     thread::sleep(expired.saturating_duration_since(Instant::now()));
-    assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 9002, 5), 5, "passes after expiry");
+    assert_eq!(
+        udp_round(&lab, CLIENT_V4, SERVER_V4, 9002, 5),
+        5,
+        "passes after expiry"
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !json(&lab.cli_ok(&["ban", "list", "--json"])).as_array().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "the sweeper did not remove the expired ban");
+    while !json(&lab.cli_ok(&["ban", "list", "--json"]))
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the sweeper did not remove the expired ban"
+        );
         thread::sleep(Duration::from_millis(100));
     }
 }
@@ -184,18 +253,34 @@ fn allowlist_beats_bans_and_refuses_self_lockout() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("allowlisted 10.200.0.0/30"), "{stderr}");
     let refused = lab.cli(&["ban", "add", "10.200.0.0/24"]);
-    assert_eq!(refused.status.code(), Some(2), "a covering range is refused too");
-    assert_eq!(lab.cli_ok(&["ban", "list"]).lines().count(), 1, "header only: nothing stored");
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "a covering range is refused too"
+    );
+    assert_eq!(
+        lab.cli_ok(&["ban", "list"]).lines().count(),
+        1,
+        "header only: nothing stored"
+    );
 
     lab.cli_ok(&["ban", "add", CLIENT_V4, "--force"]);
     lab.cli_ok(&["ban", "add", "10.200.0.0/24", "--force"]);
     let before = lab.packets(Verdict::PassAllowlist);
-    assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 9003, 10), 10, "allowlist wins");
+    assert_eq!(
+        udp_round(&lab, CLIENT_V4, SERVER_V4, 9003, 10),
+        10,
+        "allowlist wins"
+    );
     assert!(lab.packets(Verdict::PassAllowlist) - before >= 10);
 
     assert_eq!(lab.cli_ok(&["allow", "list"]).trim(), "10.200.0.0/30");
     lab.cli_ok(&["allow", "del", "10.200.0.0/30"]);
-    assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 9003, 10), 0, "ban applies again");
+    assert_eq!(
+        udp_round(&lab, CLIENT_V4, SERVER_V4, 9003, 10),
+        0,
+        "ban applies again"
+    );
 }
 
 #[test]
@@ -211,19 +296,32 @@ fn restricted_ports_admit_only_allowlisted_sources() {
     let _l3 = tcp_listener(&lab.server_ns, &format!("[{SERVER_V6}]:7000"));
     let to = |port: u16| format!("{SERVER_V4}:{port}");
     let wait = Duration::from_millis(800);
-    assert!(tcp_connects(&lab.client_ns, None, &to(7000), wait), "open before restricting");
+    assert!(
+        tcp_connects(&lab.client_ns, None, &to(7000), wait),
+        "open before restricting"
+    );
 
     lab.cli_ok(&["ports", "restrict", "7000/tcp"]);
     assert_eq!(lab.cli_ok(&["ports", "list"]).trim(), "7000/tcp");
     let before = lab.packets(Verdict::DropRestrictedPort);
-    assert!(!tcp_connects(&lab.client_ns, None, &to(7000), wait), "restricted for IPv4");
+    assert!(
+        !tcp_connects(&lab.client_ns, None, &to(7000), wait),
+        "restricted for IPv4"
+    );
     assert!(
         !tcp_connects(&lab.client_ns, None, &format!("[{SERVER_V6}]:7000"), wait),
         "restricted for IPv6"
     );
     assert!(lab.packets(Verdict::DropRestrictedPort) > before);
-    assert!(tcp_connects(&lab.client_ns, None, &to(7001), wait), "other ports stay open");
-    assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 7000, 5), 5, "UDP 7000 not restricted");
+    assert!(
+        tcp_connects(&lab.client_ns, None, &to(7001), wait),
+        "other ports stay open"
+    );
+    assert_eq!(
+        udp_round(&lab, CLIENT_V4, SERVER_V4, 7000, 5),
+        5,
+        "UDP 7000 not restricted"
+    );
 
     lab.cli_ok(&["allow", "add", &extra[0].0]);
     assert!(
@@ -231,7 +329,10 @@ fn restricted_ports_admit_only_allowlisted_sources() {
         "allowlisted source reaches the restricted port"
     );
     lab.cli_ok(&["ports", "unrestrict", "7000/tcp"]);
-    assert!(tcp_connects(&lab.client_ns, None, &to(7000), wait), "open again");
+    assert!(
+        tcp_connects(&lab.client_ns, None, &to(7000), wait),
+        "open again"
+    );
 }
 
 #[test]
@@ -243,16 +344,32 @@ fn rate_limit_passes_burst_plus_rate_times_time() {
     let extra = lab.add_clients(1);
     let _agent = lab.start_agent(&[]);
     let (pps, burst) = (50u32, 10u32);
-    lab.cli_ok(&["ratelimit", "set", "--pps", &pps.to_string(), "--burst", &burst.to_string()]);
+    lab.cli_ok(&[
+        "ratelimit",
+        "set",
+        "--pps",
+        &pps.to_string(),
+        "--burst",
+        &burst.to_string(),
+    ]);
     let shown = json(&lab.cli_ok(&["ratelimit", "show", "--json"]));
-    assert_eq!((shown["pps"].as_u64(), shown["burst"].as_u64()), (Some(50), Some(10)));
+    assert_eq!(
+        (shown["pps"].as_u64(), shown["burst"].as_u64()),
+        (Some(50), Some(10))
+    );
 
     // 200 datagrams at 200 per second: about one second of sending.
     let sent = 200;
     let server = udp_socket(&lab.server_ns, &format!("{SERVER_V4}:9004"));
     let client = udp_socket(&lab.client_ns, &format!("{CLIENT_V4}:0"));
     let before = lab.packets(Verdict::DropRatelimit);
-    let elapsed = udp_send(&client, &format!("{SERVER_V4}:9004"), sent, PAYLOAD, Duration::from_millis(5));
+    let elapsed = udp_send(
+        &client,
+        &format!("{SERVER_V4}:9004"),
+        sent,
+        PAYLOAD,
+        Duration::from_millis(5),
+    );
     let passed = udp_drain(&server);
     let expected = burst as f64 + pps as f64 * elapsed.as_secs_f64();
     let tolerance = 5.0 + 0.15 * expected;
@@ -271,13 +388,33 @@ fn rate_limit_passes_burst_plus_rate_times_time() {
     assert_eq!(udp_round(&lab, &extra[0].0, SERVER_V4, 9004, burst), burst);
 
     // With /24 grouping both sources share one bucket.
-    lab.cli_ok(&["ratelimit", "set", "--pps", "1", "--burst", "5", "--v4-prefix", "24"]);
+    lab.cli_ok(&[
+        "ratelimit",
+        "set",
+        "--pps",
+        "1",
+        "--burst",
+        "5",
+        "--v4-prefix",
+        "24",
+    ]);
     assert_eq!(udp_round(&lab, "10.200.0.1", SERVER_V4, 9005, 5), 5);
-    assert_eq!(udp_round(&lab, &extra[0].0, SERVER_V4, 9005, 5), 0, "shared bucket is empty");
+    assert_eq!(
+        udp_round(&lab, &extra[0].0, SERVER_V4, 9005, 5),
+        0,
+        "shared bucket is empty"
+    );
 
     lab.cli_ok(&["ratelimit", "set", "--pps", "0"]);
-    assert_eq!(lab.cli_ok(&["ratelimit", "show"]).trim(), "rate limiting off");
-    assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 9004, 100), 100, "off means off");
+    assert_eq!(
+        lab.cli_ok(&["ratelimit", "show"]).trim(),
+        "rate limiting off"
+    );
+    assert_eq!(
+        udp_round(&lab, CLIENT_V4, SERVER_V4, 9004, 100),
+        100,
+        "off means off"
+    );
 }
 
 #[test]
@@ -295,14 +432,35 @@ fn cli_rejects_bad_input_with_exit_2_and_leaves_maps_unchanged() {
     let cases: &[(&[&str], &str)] = &[
         (&["ban", "add", "192.0.2.300"], "not an IP address"),
         (&["ban", "add", "10.0.0.1/24"], "host bits set"),
-        (&["ban", "add", "192.0.2.9", "--ttl", "soon"], "not a duration"),
-        (&["ban", "add", "192.0.2.9", "--ttl", "0s"], "longer than 0s"),
+        (
+            &["ban", "add", "192.0.2.9", "--ttl", "soon"],
+            "not a duration",
+        ),
+        (
+            &["ban", "add", "192.0.2.9", "--ttl", "0s"],
+            "longer than 0s",
+        ),
         (&["ban", "del", "192.0.2.77"], "not banned"),
         (&["allow", "add", "2001:db8::1/33"], "host bits set"),
         (&["allow", "del", "192.0.2.0/24"], "not in the allowlist"),
         (&["ports", "restrict", "70000"], "not a port"),
-        (&["ratelimit", "set", "--pps", "10", "--burst", "0"], "burst"),
-        (&["ratelimit", "set", "--pps", "10", "--burst", "5", "--v4-prefix", "33"], "v4_prefix"),
+        (
+            &["ratelimit", "set", "--pps", "10", "--burst", "0"],
+            "burst",
+        ),
+        (
+            &[
+                "ratelimit",
+                "set",
+                "--pps",
+                "10",
+                "--burst",
+                "5",
+                "--v4-prefix",
+                "33",
+            ],
+            "v4_prefix",
+        ),
     ];
     for (args, message) in cases {
         let out = lab.cli(args);
@@ -316,14 +474,25 @@ fn cli_rejects_bad_input_with_exit_2_and_leaves_maps_unchanged() {
     let full = lab.cli(&["ban", "add", "192.0.2.3"]);
     let stderr = String::from_utf8_lossy(&full.stderr);
     assert_eq!(full.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("map ban_v4 is full (2 entries)"), "{stderr}");
+    assert!(
+        stderr.contains("map ban_v4 is full (2 entries)"),
+        "{stderr}"
+    );
     let list = json(&lab.cli_ok(&["ban", "list", "--json"]));
-    let addrs: Vec<_> = list.as_array().unwrap().iter().map(|b| b["address"].clone()).collect();
+    let addrs: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["address"].clone())
+        .collect();
     assert_eq!(addrs.len(), 2, "{list}");
     assert!(!addrs.contains(&Value::from("192.0.2.3")));
     assert_eq!(lab.cli_ok(&["allow", "list"]).trim(), "");
     assert_eq!(lab.cli_ok(&["ports", "list"]).trim(), "");
-    assert_eq!(lab.cli_ok(&["ratelimit", "show"]).trim(), "rate limiting off");
+    assert_eq!(
+        lab.cli_ok(&["ratelimit", "show"]).trim(),
+        "rate limiting off"
+    );
 }
 
 #[test]
@@ -342,7 +511,11 @@ fn sigkill_keeps_enforcing_and_a_restart_adopts_maps_and_link() {
     assert_eq!(first["agent_running"], true);
 
     agent.kill();
-    assert_eq!(lab.ping(SERVER_V4, 3), 0, "still dropped with the agent dead");
+    assert_eq!(
+        lab.ping(SERVER_V4, 3),
+        0,
+        "still dropped with the agent dead"
+    );
     assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 9006, 5), 0);
     let orphaned = json(&lab.cli_ok(&["status", "--json"]));
     assert_eq!(orphaned["agent_running"], false);
@@ -352,13 +525,29 @@ fn sigkill_keeps_enforcing_and_a_restart_adopts_maps_and_link() {
     let mut agent = lab.start_agent(&[]);
     agent.wait_for_log("adopted=true", Duration::from_secs(5));
     let second = json(&lab.cli_ok(&["status", "--json"]));
-    assert_eq!(second["interfaces"].as_array().unwrap().len(), 1, "{second}");
-    assert_eq!(second["interfaces"][0]["link_id"].as_u64(), Some(link_id), "same link");
-    assert_ne!(second["interfaces"][0]["program_id"].as_u64(), Some(prog_id), "new program");
+    assert_eq!(
+        second["interfaces"].as_array().unwrap().len(),
+        1,
+        "{second}"
+    );
+    assert_eq!(
+        second["interfaces"][0]["link_id"].as_u64(),
+        Some(link_id),
+        "same link"
+    );
+    assert_ne!(
+        second["interfaces"][0]["program_id"].as_u64(),
+        Some(prog_id),
+        "new program"
+    );
     assert_eq!(lab.server_xdp_progs(), 1, "not attached twice");
     let bans = json(&lab.cli_ok(&["ban", "list", "--json"]));
     assert_eq!(bans.as_array().unwrap().len(), 2, "no ban lost: {bans}");
-    assert_eq!(lab.ping(SERVER_V4, 2), 0, "the new program enforces the old bans");
+    assert_eq!(
+        lab.ping(SERVER_V4, 2),
+        0,
+        "the new program enforces the old bans"
+    );
 
     // The new program reads the same maps: unbanning through them lets traffic through.
     lab.cli_ok(&["ban", "del", CLIENT_V4]);
@@ -381,11 +570,18 @@ fn keep_attached_survives_a_normal_stop() {
     lab.cli_ok(&["ban", "add", CLIENT_V4]);
     assert!(agent.stop().success());
     assert_eq!(lab.server_xdp_progs(), 1);
-    assert_eq!(lab.ping(SERVER_V4, 2), 0, "still enforced after the agent stopped");
+    assert_eq!(
+        lab.ping(SERVER_V4, 2),
+        0,
+        "still enforced after the agent stopped"
+    );
     // A second agent on the same pin path while one runs is refused.
     let _a = lab.start_agent(&[]);
     let second = lab
-        .in_ns(&lab.server_ns, sec_agent_tests::agent_bin().to_str().unwrap())
+        .in_ns(
+            &lab.server_ns,
+            sec_agent_tests::agent_bin().to_str().unwrap(),
+        )
         .arg("--pin-path")
         .arg(&lab.pin_path)
         .args(["run", "--iface", &lab.server_if])

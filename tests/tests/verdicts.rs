@@ -86,7 +86,11 @@ impl Harness {
         let mut opts = TestRunOptions::new();
         opts.data_in = Some(frame);
         let result = program.test_run(opts).expect("BPF_PROG_TEST_RUN");
-        let action = if verdict.is_drop() { XDP_DROP } else { XDP_PASS };
+        let action = if verdict.is_drop() {
+            XDP_DROP
+        } else {
+            XDP_PASS
+        };
         assert_eq!(
             result.return_value,
             action,
@@ -117,14 +121,26 @@ fn vlan_tags_are_walked() {
     let mut h = Harness::new();
     let banned = ipv4(BANNED_V4, UDP, &[], 0, &l4(53));
     let clean = ipv4(CLEAN_V4, UDP, &[], 0, &l4(53));
-    h.expect("untagged banned", &eth(&[], ETH_P_IP, &banned), Verdict::DropBanned);
-    h.expect("802.1Q banned", &eth(&[ETH_P_8021Q], ETH_P_IP, &banned), Verdict::DropBanned);
+    h.expect(
+        "untagged banned",
+        &eth(&[], ETH_P_IP, &banned),
+        Verdict::DropBanned,
+    );
+    h.expect(
+        "802.1Q banned",
+        &eth(&[ETH_P_8021Q], ETH_P_IP, &banned),
+        Verdict::DropBanned,
+    );
     h.expect(
         "QinQ banned",
         &eth(&[ETH_P_8021AD, ETH_P_8021Q], ETH_P_IP, &banned),
         Verdict::DropBanned,
     );
-    h.expect("802.1Q clean", &eth(&[ETH_P_8021Q], ETH_P_IP, &clean), Verdict::Pass);
+    h.expect(
+        "802.1Q clean",
+        &eth(&[ETH_P_8021Q], ETH_P_IP, &clean),
+        Verdict::Pass,
+    );
     let banned6 = ipv6(v6(7), &[], UDP, &l4(53));
     h.expect(
         "QinQ IPv6 banned",
@@ -148,7 +164,9 @@ fn ipv4_options_and_fragments_find_the_right_port() {
     let mut h = Harness::new();
     // 12 bytes of options whose bytes 2..4 read as port 80: a parser ignoring IHL would
     // see port 80 (unrestricted) instead of the real TCP port 22 behind the options.
-    let options = [0x01, 0x01, 0x00, 0x50, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x00];
+    let options = [
+        0x01, 0x01, 0x00, 0x50, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x00,
+    ];
     let with_options = ipv4(CLEAN_V4, TCP, &options, 0, &l4(22));
     h.expect(
         "IHL 8 to restricted TCP 22",
@@ -156,16 +174,28 @@ fn ipv4_options_and_fragments_find_the_right_port() {
         Verdict::DropRestrictedPort,
     );
     let other_port = ipv4(CLEAN_V4, TCP, &options, 0, &l4(2222));
-    h.expect("IHL 8 to TCP 2222", &eth(&[], ETH_P_IP, &other_port), Verdict::Pass);
+    h.expect(
+        "IHL 8 to TCP 2222",
+        &eth(&[], ETH_P_IP, &other_port),
+        Verdict::Pass,
+    );
     // Restriction is per protocol: UDP 22 passes.
     let udp22 = ipv4(CLEAN_V4, UDP, &[], 0, &l4(22));
     h.expect("UDP 22", &eth(&[], ETH_P_IP, &udp22), Verdict::Pass);
     // A non-first fragment has no L4 header: its bytes are not a port.
     let fragment = ipv4(CLEAN_V4, TCP, &[], 185, &l4(22));
-    h.expect("non-first fragment", &eth(&[], ETH_P_IP, &fragment), Verdict::Pass);
+    h.expect(
+        "non-first fragment",
+        &eth(&[], ETH_P_IP, &fragment),
+        Verdict::Pass,
+    );
     // The allowlist reaches restricted ports, and beats its own ban.
     let allowed = ipv4(ALLOWED_V4, TCP, &[], 0, &l4(22));
-    h.expect("allowlisted to TCP 22", &eth(&[], ETH_P_IP, &allowed), Verdict::PassAllowlist);
+    h.expect(
+        "allowlisted to TCP 22",
+        &eth(&[], ETH_P_IP, &allowed),
+        Verdict::PassAllowlist,
+    );
     h.check_counters();
 }
 
@@ -183,7 +213,11 @@ fn ipv6_extension_headers_ranges_and_expiry() {
         Verdict::DropRestrictedPort,
     );
     let frag = ipv6(v6(8), &[(44u8, ipv6_frag(100))], TCP, &l4(22));
-    h.expect("non-first IPv6 fragment", &eth(&[], ETH_P_IPV6, &frag), Verdict::Pass);
+    h.expect(
+        "non-first IPv6 fragment",
+        &eth(&[], ETH_P_IPV6, &frag),
+        Verdict::Pass,
+    );
     let first_frag = ipv6(v6(8), &[(44u8, ipv6_frag(0))], TCP, &l4(22));
     h.expect(
         "first IPv6 fragment to TCP 22",
@@ -215,7 +249,11 @@ fn ipv6_extension_headers_ranges_and_expiry() {
         .ban(Target::Addr(CLEAN_V4.into()), expired, None, false)
         .unwrap();
     let clean = ipv4(CLEAN_V4, UDP, &[], 0, &l4(53));
-    h.expect("expired exact ban", &eth(&[], ETH_P_IP, &clean), Verdict::Pass);
+    h.expect(
+        "expired exact ban",
+        &eth(&[], ETH_P_IP, &clean),
+        Verdict::Pass,
+    );
     let live = BanEntry {
         expires_ns: boot_ns() + 60_000_000_000,
         ..expired
@@ -224,7 +262,11 @@ fn ipv6_extension_headers_ranges_and_expiry() {
         .maps
         .ban(Target::Addr(CLEAN_V4.into()), live, None, false)
         .unwrap();
-    h.expect("unexpired exact ban", &eth(&[], ETH_P_IP, &clean), Verdict::DropBanned);
+    h.expect(
+        "unexpired exact ban",
+        &eth(&[], ETH_P_IP, &clean),
+        Verdict::DropBanned,
+    );
     h.check_counters();
 }
 
@@ -236,7 +278,11 @@ fn malformed_and_non_ip_frames_pass_and_are_counted() {
     let mut h = Harness::new();
     let banned = ipv4(BANNED_V4, UDP, &[], 0, &l4(53));
     h.expect("ARP", &eth(&[], ETH_P_ARP, &[0u8; 28]), Verdict::PassNonIp);
-    h.expect("Ethernet header only", &eth(&[], ETH_P_IP, &[]), Verdict::PassMalformed);
+    h.expect(
+        "Ethernet header only",
+        &eth(&[], ETH_P_IP, &[]),
+        Verdict::PassMalformed,
+    );
     h.expect(
         "IPv4 cut at 10 bytes",
         &eth(&[], ETH_P_IP, &banned[..10]),
@@ -244,17 +290,29 @@ fn malformed_and_non_ip_frames_pass_and_are_counted() {
     );
     let mut bad_ihl = banned.clone();
     bad_ihl[0] = 0x44;
-    h.expect("IHL 4", &eth(&[], ETH_P_IP, &bad_ihl), Verdict::PassMalformed);
+    h.expect(
+        "IHL 4",
+        &eth(&[], ETH_P_IP, &bad_ihl),
+        Verdict::PassMalformed,
+    );
     let mut bad_version = banned.clone();
     bad_version[0] = 0x65;
-    h.expect("version 6 in IPv4", &eth(&[], ETH_P_IP, &bad_version), Verdict::PassMalformed);
+    h.expect(
+        "version 6 in IPv4",
+        &eth(&[], ETH_P_IP, &bad_version),
+        Verdict::PassMalformed,
+    );
     h.expect(
         "VLAN tag cut short",
         &eth(&[], ETH_P_8021Q, &[0, 100]),
         Verdict::PassMalformed,
     );
     let v6 = ipv6(v6(7), &[], UDP, &l4(53));
-    h.expect("IPv6 cut at 30 bytes", &eth(&[], ETH_P_IPV6, &v6[..30]), Verdict::PassMalformed);
+    h.expect(
+        "IPv6 cut at 30 bytes",
+        &eth(&[], ETH_P_IPV6, &v6[..30]),
+        Verdict::PassMalformed,
+    );
     // A truncated transport header still has a source: the ban applies.
     h.expect(
         "banned source, UDP header cut",
@@ -283,7 +341,11 @@ fn rate_limit_bucket_in_test_run() {
     h.expect("over burst", &frame, Verdict::DropRatelimit);
     h.expect("over burst again", &frame, Verdict::DropRatelimit);
     // Another source has its own bucket; allowlisted sources are never limited.
-    let other = eth(&[], ETH_P_IP, &ipv4([198, 51, 100, 10], UDP, &[], 0, &l4(53)));
+    let other = eth(
+        &[],
+        ETH_P_IP,
+        &ipv4([198, 51, 100, 10], UDP, &[], 0, &l4(53)),
+    );
     h.expect("other source", &other, Verdict::Pass);
     let allowed = eth(&[], ETH_P_IP, &ipv4(ALLOWED_V4, UDP, &[], 0, &l4(53)));
     for _ in 0..8 {

@@ -1,1 +1,125 @@
-fn main(){}
+//! `cargo xtask`: set up the toolchain, build, run the agent, run the tests.
+//!
+//! Every command first checks the prerequisites and runs `setup` when one is missing, so a
+//! fresh Debian machine needs nothing but `cargo xtask <command>`.
+
+mod setup;
+
+use std::{
+    path::PathBuf,
+    process::{Command, ExitCode},
+};
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "sec-agent developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install every prerequisite (apt packages, nightly rust-src, bpf-linker 0.13.0 against
+    /// LLVM 22) and check the toolchain; idempotent.
+    Setup,
+    /// Build the workspace (the XDP object is embedded in the agent).
+    Build {
+        /// Release profile.
+        #[arg(long)]
+        release: bool,
+    },
+    /// Build (release) and run `sec-agent run` with these arguments, e.g. `--iface eth0`.
+    Run {
+        /// Arguments for `sec-agent run`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Formatting check and clippy (-D warnings) on the host crates and on the eBPF crate for
+    /// the BPF target.
+    Lint,
+    /// Run the whole test suite: unit, CLI and kernel integration tests (root for the latter).
+    Test {
+        /// Extra arguments for `cargo test`, e.g. a test name filter.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Task::Setup => setup::setup(),
+        Task::Build { release } => {
+            setup::ensure()?;
+            let mut cmd = cargo(&["build", "--workspace"]);
+            if release {
+                cmd.arg("--release");
+            }
+            status(&mut cmd)
+        }
+        Task::Run { args } => {
+            setup::ensure()?;
+            status(&mut cargo(&["build", "--release", "-p", "sec-agent"]))?;
+            let bin = workspace_root().join("target/release/sec-agent");
+            status(Command::new(bin).arg("run").args(args))
+        }
+        Task::Lint => {
+            setup::ensure()?;
+            status(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
+            status(&mut cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))?;
+            status(
+                Command::new("cargo")
+                    .args(["+nightly", "clippy", "--target", "bpfel-unknown-none"])
+                    .args(["-Z", "build-std=core", "--", "-D", "warnings"])
+                    .current_dir(workspace_root().join("sec-agent-ebpf")),
+            )
+        }
+        Task::Test { args } => {
+            setup::ensure()?;
+            status(cargo(&["test", "--workspace"]).args(args))
+        }
+    }
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(args).current_dir(workspace_root());
+    cmd
+}
+
+/// Runs `cmd`, failing unless it exits 0.
+pub(crate) fn status(cmd: &mut Command) -> Result<()> {
+    let st = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    if !st.success() {
+        bail!("{cmd:?} failed: {st}");
+    }
+    Ok(())
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}

@@ -51,13 +51,18 @@ pub(super) fn exec(cmd: AllowCmd, maps: &mut KernelMaps) -> Result<()> {
             if missing.is_empty() {
                 Ok(())
             } else {
-                Err(input_error(format!("not in the allowlist: {}", missing.join(", "))))
+                Err(input_error(format!(
+                    "not in the allowlist: {}",
+                    missing.join(", ")
+                )))
             }
         }
         AllowCmd::List { json } => {
             let nets = maps.allowlist()?;
             if json {
-                print_json(&serde_json::json!(nets.iter().map(|n| n.to_string()).collect::<Vec<_>>()));
+                print_json(&serde_json::json!(
+                    nets.iter().map(|n| n.to_string()).collect::<Vec<_>>()
+                ));
             } else {
                 for n in nets {
                     println!("{n}");

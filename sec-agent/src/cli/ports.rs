@@ -50,13 +50,18 @@ pub(super) fn exec(cmd: PortsCmd, maps: &mut KernelMaps) -> Result<()> {
             if missing.is_empty() {
                 Ok(())
             } else {
-                Err(input_error(format!("not restricted: {}", missing.join(", "))))
+                Err(input_error(format!(
+                    "not restricted: {}",
+                    missing.join(", ")
+                )))
             }
         }
         PortsCmd::List { json } => {
             let ports = maps.restricted_ports()?;
             if json {
-                print_json(&serde_json::json!(ports.iter().map(|p| p.to_string()).collect::<Vec<_>>()));
+                print_json(&serde_json::json!(
+                    ports.iter().map(|p| p.to_string()).collect::<Vec<_>>()
+                ));
             } else {
                 for p in ports {
                     println!("{p}");

@@ -30,7 +30,9 @@ pub(super) fn exec(args: StatsArgs, maps: &KernelMaps) -> Result<()> {
         return Ok(());
     };
     if !(interval.is_finite() && interval > 0.0) {
-        return Err(crate::error::input_error("--watch needs a positive number of seconds"));
+        return Err(crate::error::input_error(
+            "--watch needs a positive number of seconds",
+        ));
     }
     let interval = Duration::from_secs_f64(interval);
     let mut previous = (Instant::now(), maps.stats()?);

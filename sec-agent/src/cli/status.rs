@@ -62,7 +62,14 @@ pub(super) fn exec(args: StatusArgs, maps: &KernelMaps) -> Result<()> {
         return Ok(());
     }
     println!("pin path: {}", maps.pin_dir().display());
-    println!("agent:    {}", if running { "running" } else { "not running (XDP stays attached through pinned links)" });
+    println!(
+        "agent:    {}",
+        if running {
+            "running"
+        } else {
+            "not running (XDP stays attached through pinned links)"
+        }
+    );
     println!("interfaces:");
     if rows.is_empty() {
         println!("  (none attached)");
@@ -72,7 +79,9 @@ pub(super) fn exec(args: StatusArgs, maps: &KernelMaps) -> Result<()> {
             "  {:<16} mode {:<7} program id {:<8} link id {}",
             r["iface"].as_str().unwrap_or("?"),
             r["mode"].as_str().unwrap_or("?"),
-            r["program_id"].as_u64().map_or("-".into(), |v| v.to_string()),
+            r["program_id"]
+                .as_u64()
+                .map_or("-".into(), |v| v.to_string()),
             r["link_id"].as_u64().map_or("-".into(), |v| v.to_string()),
         );
     }

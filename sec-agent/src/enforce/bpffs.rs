@@ -91,8 +91,8 @@ impl RunLock {
     /// # Errors
     /// Another agent holds it.
     pub fn acquire(pin_dir: &Path) -> Result<RunLock> {
-        let dir = fs::File::open(pin_dir)
-            .with_context(|| format!("opening {}", pin_dir.display()))?;
+        let dir =
+            fs::File::open(pin_dir).with_context(|| format!("opening {}", pin_dir.display()))?;
         // SAFETY: valid fd owned by `dir`.
         let rc = unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {

@@ -12,8 +12,7 @@ use std::{
 
 use anyhow::{Context as _, Result};
 use aya::maps::{
-    Array, HashMap, LpmTrie, Map, MapData, MapError, MapInfo, PerCpuArray,
-    lpm_trie::Key,
+    Array, HashMap, LpmTrie, Map, MapData, MapError, MapInfo, PerCpuArray, lpm_trie::Key,
 };
 use ipnet::IpNet;
 use sec_agent_common::{
@@ -274,12 +273,14 @@ impl KernelMaps {
     /// [`crate::error::InputError`] when the allowlist map is full.
     pub fn allow(&mut self, net: IpNet) -> Result<()> {
         let r = match net {
-            IpNet::V4(n) => self
-                .allow_v4
-                .insert(&Key::new(n.prefix_len().into(), n.network().octets()), 1, 0),
-            IpNet::V6(n) => self
-                .allow_v6
-                .insert(&Key::new(n.prefix_len().into(), n.network().octets()), 1, 0),
+            IpNet::V4(n) => {
+                self.allow_v4
+                    .insert(&Key::new(n.prefix_len().into(), n.network().octets()), 1, 0)
+            }
+            IpNet::V6(n) => {
+                self.allow_v6
+                    .insert(&Key::new(n.prefix_len().into(), n.network().octets()), 1, 0)
+            }
         };
         let name = if net.addr().is_ipv4() {
             m::ALLOW_V4
@@ -321,9 +322,7 @@ impl KernelMaps {
     /// Replaces the rate-limit policy. Existing buckets keep their tokens, capped to the new
     /// burst on their next packet.
     pub fn set_rate(&mut self, cfg: RateConfig) -> Result<()> {
-        self.rate_cfg
-            .set(0, cfg, 0)
-            .context("writing rate_cfg")
+        self.rate_cfg.set(0, cfg, 0).context("writing rate_cfg")
     }
 
     /// The current rate-limit policy (`pps == 0`: off).
@@ -335,7 +334,10 @@ impl KernelMaps {
 
     /// Adds the protocols of `spec` to its port's restriction.
     pub fn restrict(&mut self, spec: PortSpec) -> Result<()> {
-        let current = self.ports.get(&spec.port.into(), 0).context("reading ports")?;
+        let current = self
+            .ports
+            .get(&spec.port.into(), 0)
+            .context("reading ports")?;
         self.ports
             .set(spec.port.into(), current | spec.protocols, 0)
             .context("writing ports")
@@ -344,7 +346,10 @@ impl KernelMaps {
     /// Removes the protocols of `spec` from its port's restriction; returns whether any of
     /// them was restricted.
     pub fn unrestrict(&mut self, spec: PortSpec) -> Result<bool> {
-        let current = self.ports.get(&spec.port.into(), 0).context("reading ports")?;
+        let current = self
+            .ports
+            .get(&spec.port.into(), 0)
+            .context("reading ports")?;
         self.ports
             .set(spec.port.into(), current & !spec.protocols, 0)
             .context("writing ports")?;
