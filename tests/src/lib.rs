@@ -12,6 +12,7 @@ pub mod lab;
 pub mod traffic;
 
 use std::{
+    io::Write as _,
     path::PathBuf,
     process::{Command, Output},
 };
@@ -29,7 +30,12 @@ pub fn kernel_tests_enabled(test: &str) -> bool {
     if std::env::var_os("CI").is_some() {
         panic!("{test}: kernel tests need root, and CI must run them all");
     }
-    eprintln!("SKIPPED {test}: needs root (BPF, XDP and network namespaces)");
+    // Written to the real stderr, not through eprintln!, which the test harness captures
+    // for passing tests: a skip must be visible. `cargo xtask test` counts these lines.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: needs root (BPF, XDP and network namespaces)"
+    );
     false
 }
 

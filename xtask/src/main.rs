@@ -4,6 +4,7 @@
 //! fresh Debian machine needs nothing but `cargo xtask <command>`.
 
 mod setup;
+mod test;
 
 use std::{
     path::PathBuf,
@@ -95,7 +96,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Task::Test { args } => {
             setup::ensure()?;
-            status(cargo(&["test", "--workspace"]).args(args))
+            test::run(cargo(&["test", "--workspace"]).args(args))
         }
     }
 }
