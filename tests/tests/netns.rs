@@ -301,7 +301,15 @@ fn restricted_ports_admit_only_allowlisted_sources() {
         "open before restricting"
     );
 
-    lab.cli_ok(&["ports", "restrict", "7000/tcp"]);
+    let refused = lab.cli(&["ports", "restrict", "7000/tcp"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "refused while the allowlist is empty"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("allowlist is empty"));
+    assert_eq!(lab.cli_ok(&["ports", "list"]).trim(), "");
+    lab.cli_ok(&["ports", "restrict", "7000/tcp", "--force"]);
     assert_eq!(lab.cli_ok(&["ports", "list"]).trim(), "7000/tcp");
     let before = lab.packets(Verdict::DropRestrictedPort);
     assert!(
@@ -589,4 +597,36 @@ fn keep_attached_survives_a_normal_stop() {
         .unwrap();
     assert!(!second.status.success());
     assert!(String::from_utf8_lossy(&second.stderr).contains("already running"));
+}
+
+#[test]
+fn a_failed_start_leaves_nothing_attached() {
+    if !kernel_tests_enabled("a_failed_start_leaves_nothing_attached") {
+        return;
+    }
+    let lab = Lab::new();
+    let out = lab
+        .in_ns(
+            &lab.server_ns,
+            sec_agent_tests::agent_bin().to_str().unwrap(),
+        )
+        .arg("--pin-path")
+        .arg(&lab.pin_path)
+        .args(["run", "--iface", &lab.server_if, "--iface", "nosuch0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no interface named nosuch0"), "{stderr}");
+    assert_eq!(
+        lab.server_xdp_progs(),
+        0,
+        "the first interface was rolled back"
+    );
+    let status = json(&lab.cli_ok(&["status", "--json"]));
+    assert_eq!(
+        status["interfaces"].as_array().unwrap().len(),
+        0,
+        "{status}"
+    );
 }

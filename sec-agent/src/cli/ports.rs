@@ -14,6 +14,9 @@ pub enum PortsCmd {
         /// Ports; a bare number means TCP and UDP.
         #[arg(required = true, value_parser = super::parse_port)]
         ports: Vec<PortSpec>,
+        /// Restrict even while the allowlist is empty (nobody could reach these ports).
+        #[arg(long)]
+        force: bool,
     },
     /// Lift restrictions.
     Unrestrict {
@@ -31,7 +34,14 @@ pub enum PortsCmd {
 
 pub(super) fn exec(cmd: PortsCmd, maps: &mut KernelMaps) -> Result<()> {
     match cmd {
-        PortsCmd::Restrict { ports } => {
+        PortsCmd::Restrict { ports, force } => {
+            if !force && maps.allowlist()?.is_empty() {
+                return Err(input_error(
+                    "the allowlist is empty, so no client could reach a restricted port (your \
+                     own session included): add your addresses with `sec-agent allow add` \
+                     first, or pass --force",
+                ));
+            }
             for p in ports {
                 maps.restrict(p)?;
                 println!("restricted {p}");

@@ -58,7 +58,19 @@ pub(super) fn run(args: RunArgs, cli_pin_path: Option<PathBuf>) -> Result<()> {
     apply_config(&config, &mut loaded.maps)?;
     let mut attached = Vec::new();
     for iface in &ifaces {
-        let a = loaded.attach(iface, mode)?;
+        let a = match loaded.attach(iface, mode) {
+            Ok(a) => a,
+            Err(e) => {
+                // Leave nothing half-done: undo this run's new attachments (adopted ones
+                // were there before and stay).
+                let fresh: Vec<_> = attached
+                    .into_iter()
+                    .filter(|a: &Attachment| !a.adopted)
+                    .collect();
+                let _ = stop(&mut loaded.maps, &fresh);
+                return Err(e);
+            }
+        };
         tracing::info!(
             iface = %a.iface,
             ifindex = a.ifindex,
@@ -109,6 +121,11 @@ fn apply_config(config: &Config, maps: &mut KernelMaps) -> Result<()> {
     }
     for port in &config.ports.restricted {
         maps.restrict(*port)?;
+    }
+    if !config.ports.restricted.is_empty() && maps.allowlist()?.is_empty() {
+        tracing::warn!(
+            "restricted ports are configured but the allowlist is empty: no client can reach them"
+        );
     }
     Ok(())
 }
