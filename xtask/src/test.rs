@@ -5,7 +5,7 @@
 //! run (no root); libtest counts those tests as passed, so they are moved to `skipped`.
 
 use std::{
-    io::{BufRead as _, BufReader, Read, Write as _},
+    io::{BufRead as _, BufReader, Read},
     process::{Command, Stdio},
     sync::atomic::{AtomicU64, Ordering},
     thread,

@@ -4,8 +4,8 @@ use anyhow::Result;
 use clap::Subcommand;
 use ipnet::IpNet;
 
-use super::output::print_json;
-use crate::{enforce::KernelMaps, error::input_error};
+use super::output::{print_list, remove_each};
+use crate::enforce::KernelMaps;
 
 /// `allow` subcommands.
 #[derive(Debug, Subcommand)]
@@ -39,35 +39,14 @@ pub(super) fn exec(cmd: AllowCmd, maps: &mut KernelMaps) -> Result<()> {
             }
             Ok(())
         }
-        AllowCmd::Del { nets } => {
-            let mut missing = Vec::new();
-            for net in nets {
-                if maps.disallow(net)? {
-                    println!("removed {net} from the allowlist");
-                } else {
-                    missing.push(net.to_string());
-                }
-            }
-            if missing.is_empty() {
-                Ok(())
-            } else {
-                Err(input_error(format!(
-                    "not in the allowlist: {}",
-                    missing.join(", ")
-                )))
-            }
-        }
+        AllowCmd::Del { nets } => remove_each(
+            nets,
+            |n| maps.disallow(*n),
+            "removed from the allowlist:",
+            "not in the allowlist",
+        ),
         AllowCmd::List { json } => {
-            let nets = maps.allowlist()?;
-            if json {
-                print_json(&serde_json::json!(
-                    nets.iter().map(|n| n.to_string()).collect::<Vec<_>>()
-                ));
-            } else {
-                for n in nets {
-                    println!("{n}");
-                }
-            }
+            print_list(&maps.allowlist()?, json);
             Ok(())
         }
     }

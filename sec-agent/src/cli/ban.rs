@@ -7,11 +7,10 @@ use clap::Subcommand;
 use sec_agent_common::{BanEntry, BanReason};
 use serde_json::json;
 
-use super::output::{print_json, remaining};
+use super::output::{print_json, remaining, remove_each};
 use crate::{
     clock,
     enforce::{KernelMaps, maps::reason_name},
-    error::input_error,
     net::Target,
 };
 
@@ -65,19 +64,7 @@ pub(super) fn exec(cmd: BanCmd, maps: &mut KernelMaps) -> Result<()> {
             Ok(())
         }
         BanCmd::Del { targets } => {
-            let mut missing = Vec::new();
-            for target in targets {
-                if maps.unban(target)? {
-                    println!("unbanned {target}");
-                } else {
-                    missing.push(target.to_string());
-                }
-            }
-            if missing.is_empty() {
-                Ok(())
-            } else {
-                Err(input_error(format!("not banned: {}", missing.join(", "))))
-            }
+            remove_each(targets, |t| maps.unban(*t), "unbanned", "not banned")
         }
         BanCmd::List { json } => {
             let bans = maps.bans()?;

@@ -19,7 +19,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::{
-    config::{Config, XdpMode},
+    config::Config,
     enforce::KernelMaps,
     error::exit_code,
     net::{PortSpec, Target, TargetError},
@@ -131,9 +131,4 @@ fn parse_ttl(s: &str) -> Result<Duration, String> {
         return Err("a TTL must be longer than 0s; leave --ttl out for a permanent ban".into());
     }
     Ok(d)
-}
-
-/// Kept for the `run` command: the mode given on the command line wins over the config.
-fn effective_mode(cli: Option<XdpMode>, config: &Config) -> XdpMode {
-    cli.unwrap_or(config.xdp.mode)
 }

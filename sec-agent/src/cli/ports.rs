@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::Subcommand;
 
-use super::output::print_json;
+use super::output::{print_list, remove_each};
 use crate::{enforce::KernelMaps, error::input_error, net::PortSpec};
 
 /// `ports` subcommands.
@@ -48,35 +48,14 @@ pub(super) fn exec(cmd: PortsCmd, maps: &mut KernelMaps) -> Result<()> {
             }
             Ok(())
         }
-        PortsCmd::Unrestrict { ports } => {
-            let mut missing = Vec::new();
-            for p in ports {
-                if maps.unrestrict(p)? {
-                    println!("unrestricted {p}");
-                } else {
-                    missing.push(p.to_string());
-                }
-            }
-            if missing.is_empty() {
-                Ok(())
-            } else {
-                Err(input_error(format!(
-                    "not restricted: {}",
-                    missing.join(", ")
-                )))
-            }
-        }
+        PortsCmd::Unrestrict { ports } => remove_each(
+            ports,
+            |p| maps.unrestrict(*p),
+            "unrestricted",
+            "not restricted",
+        ),
         PortsCmd::List { json } => {
-            let ports = maps.restricted_ports()?;
-            if json {
-                print_json(&serde_json::json!(
-                    ports.iter().map(|p| p.to_string()).collect::<Vec<_>>()
-                ));
-            } else {
-                for p in ports {
-                    println!("{p}");
-                }
-            }
+            print_list(&maps.restricted_ports()?, json);
             Ok(())
         }
     }

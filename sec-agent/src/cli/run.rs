@@ -50,7 +50,8 @@ pub(super) fn run(args: RunArgs, cli_pin_path: Option<PathBuf>) -> Result<()> {
             "no interface to protect: pass --iface IFACE or set [xdp] interfaces in the config",
         ));
     }
-    let mode = super::effective_mode(args.xdp_mode, &config);
+    // The command line wins over the config.
+    let mode = args.xdp_mode.unwrap_or(config.xdp.mode);
 
     ensure_pin_dir(&pin_dir)?;
     let _lock = RunLock::acquire(&pin_dir)?;
