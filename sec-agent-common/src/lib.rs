@@ -5,6 +5,7 @@
 //! Addresses are stored as network-order bytes (`[u8; 4]` / `[u8; 16]`), exactly as they
 //! appear in the packet, so the kernel copies them without byte swapping.
 #![no_std]
+#![warn(missing_docs)]
 
 pub mod maps;
 mod reason;

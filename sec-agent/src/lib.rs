@@ -4,6 +4,8 @@
 //! [`enforce`]. The kernel fast path (XDP) lives in the `sec-agent-ebpf` crate and shares
 //! its map types with this crate through `sec-agent-common`.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod clock;
 pub mod config;

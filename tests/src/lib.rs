@@ -6,6 +6,8 @@
 //! only 10.200.0.0/24 and fd00:200::/64 inside them, and removes them (and kills its agent)
 //! on drop, also when the test panics. Nothing touches the host's interfaces.
 
+#![warn(missing_docs)]
+
 pub mod agent;
 pub mod frames;
 pub mod lab;

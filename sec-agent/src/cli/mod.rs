@@ -32,6 +32,7 @@ pub struct Cli {
     /// Directory (on a bpffs) holding the pinned maps and links.
     #[arg(long, global = true, env = "SEC_AGENT_PIN_PATH", value_name = "DIR")]
     pub pin_path: Option<PathBuf>,
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
