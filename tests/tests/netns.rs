@@ -381,6 +381,9 @@ fn rate_limit_passes_burst_plus_rate_times_time() {
     let passed = udp_drain(&server);
     let expected = burst as f64 + pps as f64 * elapsed.as_secs_f64();
     let tolerance = 5.0 + 0.15 * expected;
+    println!(
+        "rate limit: passed {passed} of {sent}, expected {expected:.1} +- {tolerance:.1} over {elapsed:?}"
+    );
     assert!(
         (passed as f64 - expected).abs() <= tolerance,
         "passed {passed}, expected {expected:.1} +- {tolerance:.1} over {elapsed:?}"
