@@ -22,6 +22,9 @@ pub const RATE_STATE: &str = "rate_state";
 pub const PORTS: &str = "ports";
 /// Per-CPU array of [`crate::Counter`] indexed by [`crate::Verdict`].
 pub const STATS: &str = "stats";
+/// Array of 65,536 `u8` indexed by TCP port: non-zero marks an HTTP port whose traffic the
+/// capture socket filter passes to user space.
+pub const HTTP_PORTS: &str = "http_ports";
 /// Hash, key [`crate::NoteKey`], value [`crate::Note`]: operator notes (user space only).
 pub const BAN_NOTES: &str = "ban_notes";
 /// Hash, key ifindex `u32`, value [`crate::IfaceInfo`]: attach modes (user space only).

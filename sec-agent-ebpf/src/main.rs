@@ -4,9 +4,14 @@
 //! Verdict order (first match wins), as documented on [`sec_agent_common::Verdict`]:
 //! allowlist -> restricted port -> exact ban -> range ban -> rate limit -> pass.
 //! Frames that cannot be parsed up to the source address pass (fail-open) and are counted.
+//!
+//! The same object holds the capture socket filter (`capture.rs`), which lets only HTTP
+//! traffic reach the agent's AF_PACKET ring.
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
 
+#[cfg(target_arch = "bpf")]
+mod capture;
 #[cfg(target_arch = "bpf")]
 mod maps;
 #[cfg(target_arch = "bpf")]

@@ -50,6 +50,9 @@ pub static PORTS: Array<u8> = Array::pinned(PORT_SLOTS, 0);
 #[map(name = "stats")]
 pub static STATS: PerCpuArray<Counter> = PerCpuArray::pinned(Verdict::COUNT, 0);
 
+#[map(name = "http_ports")]
+pub static HTTP_PORTS: Array<u8> = Array::pinned(PORT_SLOTS, 0);
+
 // The two maps below are read and written by user space only; they live in the object so
 // that they are created, sized and pinned together with the others.
 #[map(name = "ban_notes")]

@@ -6,12 +6,14 @@
 
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod enforce;
 pub mod error;
 pub mod net;
+pub mod reassemble;
 
 /// The XDP object, built by `build.rs` (aya-build) for `bpfel-unknown-none`.
 pub static EBPF_OBJECT: &[u8] =

@@ -1,0 +1,587 @@
+//! Reassemble: TCP segments in, in-order byte streams out, per flow and direction.
+//!
+//! A flow is the connection between a client and a server (the side whose port is an HTTP
+//! port), keyed by both endpoints, so the 5-tuple with TCP implied. Each direction has its
+//! own stream: payload at the expected sequence number is delivered at once; payload ahead
+//! of it is buffered until the hole is filled; payload behind it (retransmission) is
+//! dropped, and where it overlaps new data only the new part is delivered (first copy wins,
+//! as in the stack that will read it).
+//!
+//! Memory is bounded: at most `max_flows` flows (least recently active evicted), at most
+//! `max_flow_buffer` out-of-order bytes per stream and `max_total_buffer` in all. When a cap
+//! is hit the buffered bytes are given up, the stream jumps to the new data, the consumer is
+//! told with [`StreamEvent::Gap`], and the hit is counted. Flows end on RST, on FIN in both
+//! directions, or after `idle_timeout` without segments.
+
+use std::{
+    net::SocketAddr,
+    num::NonZeroUsize,
+    time::{Duration, Instant},
+};
+
+use lru::LruCache;
+
+use crate::capture::{Segment, TcpFlags};
+
+/// A flow: client and server endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    /// The endpoint that connected (the source of requests).
+    pub client: SocketAddr,
+    /// The endpoint on an HTTP port.
+    pub server: SocketAddr,
+}
+
+/// Which way bytes travel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Client to server: requests.
+    ToServer,
+    /// Server to client: responses.
+    ToClient,
+}
+
+/// What a stream tells its consumer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamEvent<'a> {
+    /// The next in-order bytes.
+    Data(&'a [u8]),
+    /// Bytes are missing before the next `Data` (cap hit): parsing must resynchronise.
+    Gap,
+    /// The flow ended (FIN both ways, RST, idle timeout or eviction); no more events.
+    Closed,
+}
+
+/// Caps and timeouts.
+#[derive(Clone, Copy, Debug)]
+pub struct ReassemblyConfig {
+    /// Flows tracked at once; the least recently active is evicted beyond it.
+    pub max_flows: usize,
+    /// Out-of-order bytes buffered per stream.
+    pub max_flow_buffer: usize,
+    /// Out-of-order bytes buffered in all streams together.
+    pub max_total_buffer: usize,
+    /// A flow without segments for this long is dropped.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ReassemblyConfig {
+    /// 65,536 flows, 256 KiB per stream, 64 MiB in all, 120 s idle.
+    fn default() -> Self {
+        ReassemblyConfig {
+            max_flows: 65_536,
+            max_flow_buffer: 256 << 10,
+            max_total_buffer: 64 << 20,
+            idle_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Counters (monotonic).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReassemblyStats {
+    /// Segments accepted into a flow.
+    pub segments: u64,
+    /// Payload bytes delivered in order.
+    pub bytes: u64,
+    /// Segments entirely behind the stream (retransmissions).
+    pub retransmissions: u64,
+    /// Segments partly behind the stream (overlaps, trimmed).
+    pub overlaps: u64,
+    /// Segments buffered because they arrived ahead of a hole.
+    pub out_of_order: u64,
+    /// Flows created.
+    pub flows_opened: u64,
+    /// Flows ended by FIN or RST.
+    pub flows_closed: u64,
+    /// Flows dropped after the idle timeout.
+    pub flows_expired: u64,
+    /// Flows evicted because `max_flows` was reached.
+    pub flows_evicted: u64,
+    /// Times a per-stream buffer cap was hit.
+    pub flow_buffer_caps: u64,
+    /// Times the total buffer cap was hit.
+    pub total_buffer_caps: u64,
+}
+
+/// One direction of a flow.
+#[derive(Debug, Default)]
+struct Stream {
+    /// Sequence number of the next byte to deliver; unknown until the first segment.
+    next_seq: Option<u32>,
+    /// Out-of-order segments: (sequence number, bytes).
+    pending: Vec<(u32, Vec<u8>)>,
+    buffered: usize,
+    /// Sequence number just past the FIN, once seen.
+    fin_seq: Option<u32>,
+}
+
+impl Stream {
+    fn finished(&self) -> bool {
+        matches!((self.next_seq, self.fin_seq), (Some(n), Some(f)) if n == f)
+    }
+}
+
+/// A tracked flow with its consumer state.
+#[derive(Debug)]
+struct Flow<A> {
+    streams: [Stream; 2],
+    last_seen: Instant,
+    app: A,
+}
+
+/// The flow table. `A` is the consumer's per-flow state (the HTTP parser), created with
+/// `Default` and dropped with the flow.
+pub struct Reassembler<A> {
+    flows: LruCache<FlowKey, Flow<A>>,
+    config: ReassemblyConfig,
+    total_buffered: usize,
+    stats: ReassemblyStats,
+}
+
+/// Signed distance from `b` to `a` in sequence space (RFC 1982 serial arithmetic).
+fn seq_diff(a: u32, b: u32) -> i64 {
+    i64::from(a.wrapping_sub(b) as i32)
+}
+
+impl<A: Default> Reassembler<A> {
+    /// An empty table.
+    pub fn new(config: ReassemblyConfig) -> Self {
+        Reassembler {
+            flows: LruCache::new(NonZeroUsize::new(config.max_flows.max(1)).expect("max >= 1")),
+            config,
+            total_buffered: 0,
+            stats: ReassemblyStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> ReassemblyStats {
+        self.stats
+    }
+
+    /// Flows tracked now.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Whether no flow is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Out-of-order bytes buffered now, all flows together.
+    pub fn buffered(&self) -> usize {
+        self.total_buffered
+    }
+
+    /// Feeds one segment. `direction` says which way it goes (the caller knows the HTTP
+    /// ports); `on_event` receives the stream events it causes, with the flow's state.
+    pub fn push(
+        &mut self,
+        segment: &Segment<'_>,
+        direction: Direction,
+        now: Instant,
+        mut on_event: impl FnMut(&FlowKey, Direction, StreamEvent<'_>, &mut A),
+    ) {
+        let key = match direction {
+            Direction::ToServer => FlowKey {
+                client: segment.src,
+                server: segment.dst,
+            },
+            Direction::ToClient => FlowKey {
+                client: segment.dst,
+                server: segment.src,
+            },
+        };
+        let flags = segment.flags;
+        if !self.flows.contains(&key) {
+            if flags.has(TcpFlags::RST) || (segment.payload.is_empty() && !flags.has(TcpFlags::SYN))
+            {
+                return; // Nothing to track: a stray control segment.
+            }
+            let flow = Flow {
+                streams: [Stream::default(), Stream::default()],
+                last_seen: now,
+                app: A::default(),
+            };
+            if let Some((old_key, mut old)) = self.flows.push(key, flow)
+                && old_key != key
+            {
+                self.stats.flows_evicted += 1;
+                self.release(&old);
+                on_event(
+                    &old_key,
+                    Direction::ToServer,
+                    StreamEvent::Closed,
+                    &mut old.app,
+                );
+            }
+            self.stats.flows_opened += 1;
+        }
+        self.stats.segments += 1;
+        let config = self.config;
+        let flow = self.flows.get_mut(&key).expect("present");
+        flow.last_seen = now;
+        if flags.has(TcpFlags::RST) {
+            let mut flow = self.flows.pop(&key).expect("present");
+            self.stats.flows_closed += 1;
+            self.release(&flow);
+            on_event(&key, direction, StreamEvent::Closed, &mut flow.app);
+            return;
+        }
+        let stream = &mut flow.streams[direction as usize];
+        let mut seq = segment.seq;
+        if flags.has(TcpFlags::SYN) {
+            seq = seq.wrapping_add(1); // SYN takes one sequence number.
+            if stream.next_seq.is_none() {
+                stream.next_seq = Some(seq);
+            }
+        }
+        let next = *stream.next_seq.get_or_insert(seq);
+        if flags.has(TcpFlags::FIN) {
+            stream.fin_seq = Some(seq.wrapping_add(segment.payload.len() as u32));
+        }
+        let app = &mut flow.app;
+        let mut emit = |event: StreamEvent<'_>, app: &mut A| on_event(&key, direction, event, app);
+        let offset = seq_diff(seq, next);
+        let len = segment.payload.len();
+        if offset <= 0 {
+            let skip = offset.unsigned_abs() as usize;
+            if skip >= len {
+                if len > 0 {
+                    self.stats.retransmissions += 1;
+                }
+            } else {
+                if skip > 0 {
+                    self.stats.overlaps += 1;
+                }
+                let data = &segment.payload[skip..];
+                stream.next_seq = Some(next.wrapping_add(data.len() as u32));
+                self.stats.bytes += data.len() as u64;
+                emit(StreamEvent::Data(data), app);
+                let freed = drain_pending(stream, &mut self.stats, &mut |d| {
+                    emit(StreamEvent::Data(d), app)
+                });
+                self.total_buffered -= freed;
+            }
+        } else if len > 0 {
+            self.stats.out_of_order += 1;
+            let over_flow = stream.buffered + len > config.max_flow_buffer;
+            let over_total = self.total_buffered + len > config.max_total_buffer;
+            if over_flow || over_total {
+                if over_flow {
+                    self.stats.flow_buffer_caps += 1;
+                } else {
+                    self.stats.total_buffer_caps += 1;
+                }
+                // Give up the hole: drop what was waiting and continue from this segment.
+                self.total_buffered -= stream.buffered;
+                stream.pending.clear();
+                stream.buffered = 0;
+                stream.next_seq = Some(seq.wrapping_add(len as u32));
+                self.stats.bytes += len as u64;
+                emit(StreamEvent::Gap, app);
+                emit(StreamEvent::Data(segment.payload), app);
+            } else {
+                stream.pending.push((seq, segment.payload.to_vec()));
+                stream.buffered += len;
+                self.total_buffered += len;
+            }
+        }
+        let done = flow.streams.iter().all(Stream::finished);
+        if done {
+            let mut flow = self.flows.pop(&key).expect("present");
+            self.stats.flows_closed += 1;
+            self.release(&flow);
+            on_event(&key, direction, StreamEvent::Closed, &mut flow.app);
+        }
+    }
+
+    /// Drops flows idle for longer than the idle timeout at `now`, telling the consumer.
+    pub fn expire(
+        &mut self,
+        now: Instant,
+        mut on_event: impl FnMut(&FlowKey, Direction, StreamEvent<'_>, &mut A),
+    ) {
+        while let Some((_, flow)) = self.flows.peek_lru() {
+            if now.saturating_duration_since(flow.last_seen) < self.config.idle_timeout {
+                break;
+            }
+            let (key, mut flow) = self.flows.pop_lru().expect("peeked");
+            self.stats.flows_expired += 1;
+            self.release(&flow);
+            on_event(
+                &key,
+                Direction::ToServer,
+                StreamEvent::Closed,
+                &mut flow.app,
+            );
+        }
+    }
+
+    fn release(&mut self, flow: &Flow<A>) {
+        self.total_buffered -= flow.streams.iter().map(|s| s.buffered).sum::<usize>();
+    }
+}
+
+/// Delivers buffered segments that the stream has reached; returns the bytes freed.
+fn drain_pending(
+    stream: &mut Stream,
+    stats: &mut ReassemblyStats,
+    deliver: &mut dyn FnMut(&[u8]),
+) -> usize {
+    let mut freed = 0;
+    loop {
+        let next = stream.next_seq.expect("set before draining");
+        let Some(i) = stream
+            .pending
+            .iter()
+            .position(|(seq, _)| seq_diff(*seq, next) <= 0)
+        else {
+            return freed;
+        };
+        let (seq, data) = stream.pending.swap_remove(i);
+        stream.buffered -= data.len();
+        freed += data.len();
+        let skip = seq_diff(next, seq) as usize;
+        if skip < data.len() {
+            if skip > 0 {
+                stats.overlaps += 1;
+            }
+            let tail = &data[skip..];
+            stream.next_seq = Some(next.wrapping_add(tail.len() as u32));
+            stats.bytes += tail.len() as u64;
+            deliver(tail);
+        } else {
+            stats.retransmissions += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Consumer state that records what it was given.
+    #[derive(Default)]
+    struct Log {
+        to_server: Vec<u8>,
+        to_client: Vec<u8>,
+        gaps: usize,
+        closed: usize,
+    }
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    struct Harness {
+        r: Reassembler<Log>,
+        now: Instant,
+        done: Vec<Log>,
+    }
+
+    impl Harness {
+        fn new(config: ReassemblyConfig) -> Self {
+            Harness {
+                r: Reassembler::new(config),
+                now: Instant::now(),
+                done: Vec::new(),
+            }
+        }
+
+        fn seg(&mut self, to_server: bool, seq: u32, flags: u8, payload: &[u8]) {
+            let (c, s) = (sa("10.0.0.1:40000"), sa("10.0.0.2:80"));
+            let (src, dst, dir) = if to_server {
+                (c, s, Direction::ToServer)
+            } else {
+                (s, c, Direction::ToClient)
+            };
+            let segment = Segment {
+                src,
+                dst,
+                seq,
+                flags: TcpFlags(flags),
+                payload,
+            };
+            let done = &mut self.done;
+            self.r
+                .push(&segment, dir, self.now, |_, d, ev, log| match ev {
+                    StreamEvent::Data(b) => match d {
+                        Direction::ToServer => log.to_server.extend_from_slice(b),
+                        Direction::ToClient => log.to_client.extend_from_slice(b),
+                    },
+                    StreamEvent::Gap => log.gaps += 1,
+                    StreamEvent::Closed => {
+                        log.closed += 1;
+                        done.push(std::mem::take(log));
+                    }
+                });
+        }
+
+        /// Bytes delivered so far towards the server (open flow, or the last closed one).
+        fn to_server(&mut self) -> Vec<u8> {
+            let key = FlowKey {
+                client: sa("10.0.0.1:40000"),
+                server: sa("10.0.0.2:80"),
+            };
+            match self.r.flows.peek(&key) {
+                Some(f) => f.app.to_server.clone(),
+                None => self
+                    .done
+                    .last()
+                    .map(|l| l.to_server.clone())
+                    .unwrap_or_default(),
+            }
+        }
+    }
+
+    const ACK: u8 = TcpFlags::ACK;
+
+    #[test]
+    fn request_split_across_three_segments() {
+        let mut h = Harness::new(ReassemblyConfig::default());
+        h.seg(true, 999, TcpFlags::SYN, b"");
+        h.seg(true, 1000, ACK, b"GET /in");
+        h.seg(true, 1007, ACK, b"dex HTTP/1.1\r\nHost: a\r\n");
+        h.seg(true, 1030, ACK, b"\r\n");
+        assert_eq!(h.to_server(), b"GET /index HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.r.stats().bytes, 32);
+    }
+
+    #[test]
+    fn out_of_order_is_buffered_until_the_hole_fills() {
+        let mut h = Harness::new(ReassemblyConfig::default());
+        h.seg(true, 99, TcpFlags::SYN, b"");
+        h.seg(true, 110, ACK, b"world");
+        h.seg(true, 105, ACK, b"there");
+        assert_eq!(h.to_server(), b"");
+        assert_eq!(h.r.buffered(), 10);
+        h.seg(true, 100, ACK, b"hello");
+        assert_eq!(h.to_server(), b"hellothereworld");
+        assert_eq!(h.r.buffered(), 0);
+        assert_eq!(h.r.stats().out_of_order, 2);
+    }
+
+    #[test]
+    fn retransmissions_and_overlaps_deliver_each_byte_once() {
+        let mut h = Harness::new(ReassemblyConfig::default());
+        h.seg(true, 0, TcpFlags::SYN, b"");
+        h.seg(true, 1, ACK, b"abcdef");
+        h.seg(true, 1, ACK, b"abcdef"); // full retransmission
+        h.seg(true, 4, ACK, b"defghi"); // overlaps 3 old bytes
+        h.seg(true, 13, ACK, b"mnop"); // ahead
+        h.seg(true, 10, ACK, b"jklmn"); // fills the hole, overlaps the buffered one
+        assert_eq!(h.to_server(), b"abcdefghijklmnop");
+        let st = h.r.stats();
+        assert_eq!(st.retransmissions, 1);
+        assert!(st.overlaps >= 2, "{st:?}");
+    }
+
+    #[test]
+    fn sequence_numbers_wrap() {
+        let mut h = Harness::new(ReassemblyConfig::default());
+        h.seg(true, u32::MAX - 3, TcpFlags::SYN, b"");
+        h.seg(true, u32::MAX - 2, ACK, b"abc"); // ends at 0xffffffff
+        h.seg(true, 2, ACK, b"efg"); // ahead, past the wrap
+        h.seg(true, 0, ACK, b"d");
+        assert_eq!(h.to_server(), b"abcd");
+        h.seg(true, 1, ACK, b"X");
+        assert_eq!(h.to_server(), b"abcdXefg");
+    }
+
+    #[test]
+    fn midstream_pickup_starts_at_the_first_payload() {
+        let mut h = Harness::new(ReassemblyConfig::default());
+        h.seg(true, 5000, ACK, b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(h.to_server(), b"GET / HTTP/1.1\r\n\r\n");
+        // A pure ACK for an unknown flow creates nothing.
+        let mut h = Harness::new(ReassemblyConfig::default());
+        h.seg(true, 5000, ACK, b"");
+        assert_eq!(h.r.len(), 0);
+    }
+
+    #[test]
+    fn fin_both_ways_and_rst_close_the_flow() {
+        let mut h = Harness::new(ReassemblyConfig::default());
+        h.seg(true, 0, TcpFlags::SYN, b"");
+        h.seg(false, 500, TcpFlags::SYN | ACK, b"");
+        h.seg(true, 1, ACK | TcpFlags::FIN, b"bye");
+        assert_eq!(h.r.len(), 1, "half closed");
+        h.seg(false, 501, ACK | TcpFlags::FIN, b"");
+        assert_eq!(h.r.len(), 0);
+        assert_eq!(h.done.len(), 1);
+        assert_eq!(h.done[0].to_server, b"bye");
+        h.seg(true, 0, TcpFlags::SYN, b"");
+        h.seg(true, 1, TcpFlags::RST, b"");
+        assert_eq!(h.r.len(), 0);
+        assert_eq!(h.r.stats().flows_closed, 2);
+    }
+
+    #[test]
+    fn caps_give_up_the_hole_and_report_a_gap() {
+        let mut h = Harness::new(ReassemblyConfig {
+            max_flow_buffer: 8,
+            ..ReassemblyConfig::default()
+        });
+        h.seg(true, 0, TcpFlags::SYN, b"");
+        h.seg(true, 1, ACK, b"ab");
+        h.seg(true, 10, ACK, b"12345"); // buffered: 5 bytes
+        h.seg(true, 20, ACK, b"67890"); // 10 > 8: cap hit
+        let key = FlowKey {
+            client: sa("10.0.0.1:40000"),
+            server: sa("10.0.0.2:80"),
+        };
+        let log = &h.r.flows.peek(&key).unwrap().app;
+        assert_eq!(log.gaps, 1);
+        assert_eq!(log.to_server, b"ab67890");
+        assert_eq!(h.r.stats().flow_buffer_caps, 1);
+        assert_eq!(h.r.buffered(), 0);
+        h.seg(true, 25, ACK, b"x");
+        assert_eq!(h.to_server(), b"ab67890x", "continues after the gap");
+    }
+
+    #[test]
+    fn total_cap_and_flow_cap_bound_memory() {
+        let mut r: Reassembler<Log> = Reassembler::new(ReassemblyConfig {
+            max_flows: 4,
+            max_total_buffer: 100,
+            ..ReassemblyConfig::default()
+        });
+        let now = Instant::now();
+        for i in 0..50u16 {
+            let seg = Segment {
+                src: SocketAddr::new("10.0.0.1".parse().unwrap(), 1000 + i),
+                dst: sa("10.0.0.2:80"),
+                seq: 100,
+                flags: TcpFlags(ACK),
+                payload: &[b'a'; 40],
+            };
+            r.push(&seg, Direction::ToServer, now, |_, _, _, _| {});
+            // Ahead of the stream: buffered until a cap gives it up.
+            let ahead = Segment { seq: 1000, ..seg };
+            r.push(&ahead, Direction::ToServer, now, |_, _, _, _| {});
+            assert!(r.len() <= 4);
+            assert!(r.buffered() <= 100);
+        }
+        let st = r.stats();
+        assert_eq!(st.flows_evicted, 46);
+        assert!(st.total_buffer_caps > 0, "{st:?}");
+    }
+
+    #[test]
+    fn idle_flows_expire() {
+        let mut h = Harness::new(ReassemblyConfig {
+            idle_timeout: Duration::from_secs(10),
+            ..ReassemblyConfig::default()
+        });
+        h.seg(true, 0, TcpFlags::SYN, b"");
+        let mut closed = 0;
+        h.r.expire(h.now + Duration::from_secs(5), |_, _, _, _| closed += 1);
+        assert_eq!((h.r.len(), closed), (1, 0));
+        h.r.expire(h.now + Duration::from_secs(11), |_, _, _, _| closed += 1);
+        assert_eq!((h.r.len(), closed), (0, 1));
+        assert_eq!(h.r.stats().flows_expired, 1);
+    }
+}
