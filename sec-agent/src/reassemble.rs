@@ -421,7 +421,7 @@ mod tests {
         }
 
         /// Bytes delivered so far towards the server (open flow, or the last closed one).
-        fn to_server(&mut self) -> Vec<u8> {
+        fn server_bytes(&self) -> Vec<u8> {
             let key = FlowKey {
                 client: sa("10.0.0.1:40000"),
                 server: sa("10.0.0.2:80"),
@@ -446,7 +446,7 @@ mod tests {
         h.seg(true, 1000, ACK, b"GET /in");
         h.seg(true, 1007, ACK, b"dex HTTP/1.1\r\nHost: a\r\n");
         h.seg(true, 1030, ACK, b"\r\n");
-        assert_eq!(h.to_server(), b"GET /index HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.server_bytes(), b"GET /index HTTP/1.1\r\nHost: a\r\n\r\n");
         assert_eq!(h.r.stats().bytes, 32);
     }
 
@@ -456,10 +456,10 @@ mod tests {
         h.seg(true, 99, TcpFlags::SYN, b"");
         h.seg(true, 110, ACK, b"world");
         h.seg(true, 105, ACK, b"there");
-        assert_eq!(h.to_server(), b"");
+        assert_eq!(h.server_bytes(), b"");
         assert_eq!(h.r.buffered(), 10);
         h.seg(true, 100, ACK, b"hello");
-        assert_eq!(h.to_server(), b"hellothereworld");
+        assert_eq!(h.server_bytes(), b"hellothereworld");
         assert_eq!(h.r.buffered(), 0);
         assert_eq!(h.r.stats().out_of_order, 2);
     }
@@ -473,7 +473,7 @@ mod tests {
         h.seg(true, 4, ACK, b"defghi"); // overlaps 3 old bytes
         h.seg(true, 13, ACK, b"mnop"); // ahead
         h.seg(true, 10, ACK, b"jklmn"); // fills the hole, overlaps the buffered one
-        assert_eq!(h.to_server(), b"abcdefghijklmnop");
+        assert_eq!(h.server_bytes(), b"abcdefghijklmnop");
         let st = h.r.stats();
         assert_eq!(st.retransmissions, 1);
         assert!(st.overlaps >= 2, "{st:?}");
@@ -486,16 +486,16 @@ mod tests {
         h.seg(true, u32::MAX - 2, ACK, b"abc"); // ends at 0xffffffff
         h.seg(true, 2, ACK, b"efg"); // ahead, past the wrap
         h.seg(true, 0, ACK, b"d");
-        assert_eq!(h.to_server(), b"abcd");
+        assert_eq!(h.server_bytes(), b"abcd");
         h.seg(true, 1, ACK, b"X");
-        assert_eq!(h.to_server(), b"abcdXefg");
+        assert_eq!(h.server_bytes(), b"abcdXefg");
     }
 
     #[test]
     fn midstream_pickup_starts_at_the_first_payload() {
         let mut h = Harness::new(ReassemblyConfig::default());
         h.seg(true, 5000, ACK, b"GET / HTTP/1.1\r\n\r\n");
-        assert_eq!(h.to_server(), b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(h.server_bytes(), b"GET / HTTP/1.1\r\n\r\n");
         // A pure ACK for an unknown flow creates nothing.
         let mut h = Harness::new(ReassemblyConfig::default());
         h.seg(true, 5000, ACK, b"");
@@ -539,7 +539,7 @@ mod tests {
         assert_eq!(h.r.stats().flow_buffer_caps, 1);
         assert_eq!(h.r.buffered(), 0);
         h.seg(true, 25, ACK, b"x");
-        assert_eq!(h.to_server(), b"ab67890x", "continues after the gap");
+        assert_eq!(h.server_bytes(), b"ab67890x", "continues after the gap");
     }
 
     #[test]
