@@ -13,6 +13,7 @@ pub mod config;
 pub mod enforce;
 pub mod error;
 pub mod net;
+pub mod parse;
 pub mod reassemble;
 
 /// The XDP object, built by `build.rs` (aya-build) for `bpfel-unknown-none`.
