@@ -13,6 +13,7 @@ pub mod config;
 pub mod enforce;
 pub mod error;
 pub mod net;
+pub mod normalize;
 pub mod parse;
 pub mod reassemble;
 

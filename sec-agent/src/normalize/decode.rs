@@ -1,0 +1,293 @@
+//! Decoders that undo the encodings attackers use to hide payloads from pattern matching.
+
+/// Most percent-decoding rounds: enough for double and triple encoding
+/// (`%25252e` -> `%252e` -> `%2e` -> `.`), bounded so that a value cannot cost more.
+pub const MAX_PERCENT_ROUNDS: usize = 4;
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// One round of percent-decoding: `%XX`, and IIS-style `%uXXXX` (a UTF-16 code unit, as
+/// used to slip past filters that only know `%XX`). Invalid escapes stay as they are.
+pub fn percent_decode_once(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%' {
+            if let (Some(h), Some(l)) = (
+                input.get(i + 1).copied().and_then(hex),
+                input.get(i + 2).copied().and_then(hex),
+            ) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+            if matches!(input.get(i + 1), Some(b'u' | b'U'))
+                && let Some(unit) = input.get(i + 2..i + 6).and_then(|d| {
+                    d.iter()
+                        .try_fold(0u32, |acc, &b| Some(acc << 4 | u32::from(hex(b)?)))
+                })
+            {
+                let c = char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER);
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                i += 6;
+                continue;
+            }
+        }
+        out.push(input[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Percent-decodes until the value stops changing, at most [`MAX_PERCENT_ROUNDS`] times.
+/// With `plus_is_space` (query strings and form bodies), `+` becomes a space first.
+pub fn percent_decode(input: &[u8], plus_is_space: bool) -> Vec<u8> {
+    let mut value: Vec<u8> = if plus_is_space {
+        input
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect()
+    } else {
+        input.to_vec()
+    };
+    for _ in 0..MAX_PERCENT_ROUNDS {
+        if !value.contains(&b'%') {
+            break;
+        }
+        let next = percent_decode_once(&value);
+        if next == value {
+            break;
+        }
+        value = next;
+    }
+    value
+}
+
+/// Decodes HTML character references: `&#NN;`, `&#xHH;` (also without the `;`, as browsers
+/// accept) and the named ones that matter for markup and quoting.
+pub fn html_entities(input: &str) -> String {
+    if !input.contains('&') {
+        return input.to_string();
+    }
+    const NAMED: &[(&str, char)] = &[
+        ("lt", '<'),
+        ("gt", '>'),
+        ("amp", '&'),
+        ("quot", '"'),
+        ("apos", '\''),
+        ("sol", '/'),
+        ("bsol", '\\'),
+        ("lpar", '('),
+        ("rpar", ')'),
+        ("colon", ':'),
+        ("semi", ';'),
+        ("equals", '='),
+        ("tab", '\t'),
+        ("newline", '\n'),
+        ("nbsp", ' '),
+    ];
+    let mut out = String::with_capacity(input.len());
+    let mut rest = input;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        let (decoded, used) = if let Some(num) = rest.strip_prefix('#') {
+            let (radix, digits) = match num.strip_prefix(['x', 'X']) {
+                Some(h) => (16, h),
+                None => (10, num),
+            };
+            let len = digits
+                .chars()
+                .take_while(|c| c.is_digit(radix))
+                .count()
+                .min(8);
+            let prefix = rest.len() - num.len() + (num.len() - digits.len());
+            match u32::from_str_radix(&digits[..len], radix)
+                .ok()
+                .and_then(char::from_u32)
+            {
+                Some(c) if len > 0 => {
+                    let semi = digits[len..].starts_with(';') as usize;
+                    (Some(c), prefix + len + semi)
+                }
+                _ => (None, 0),
+            }
+        } else {
+            NAMED
+                .iter()
+                .find(|(name, _)| {
+                    rest.len() > name.len()
+                        && rest.as_bytes()[name.len()] == b';'
+                        && rest[..name.len()].eq_ignore_ascii_case(name)
+                })
+                .map_or((None, 0), |(name, c)| (Some(*c), name.len() + 1))
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[used..];
+            }
+            None => out.push('&'),
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Decodes a value that looks like base64 (standard or URL-safe alphabet, at least 16
+/// characters) when the result is printable UTF-8 text; `None` otherwise. Only text is of
+/// interest: an attack hidden in base64 must still be text when decoded.
+pub fn base64_text(value: &str) -> Option<String> {
+    const MIN_LEN: usize = 16;
+    let v = value.trim_end_matches('=');
+    if v.len() < MIN_LEN || v.len() % 4 == 1 {
+        return None;
+    }
+    let mut bits = 0u32;
+    let mut nbits = 0;
+    let mut out = Vec::with_capacity(v.len() * 3 / 4);
+    for b in v.bytes() {
+        let six = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        bits = bits << 6 | u32::from(six);
+        nbits += 6;
+        if nbits >= 8 {
+            nbits -= 8;
+            out.push((bits >> nbits) as u8);
+        }
+    }
+    let text = String::from_utf8(out).ok()?;
+    let printable = text
+        .chars()
+        .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'));
+    printable.then_some(text)
+}
+
+/// Lossy UTF-8 with NUL bytes removed (C-string truncation tricks such as
+/// `../../etc/passwd%00.png` must not split a payload from its detector).
+pub fn text(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    if s.contains('\0') {
+        s.replace('\0', "")
+    } else {
+        s.into_owned()
+    }
+}
+
+/// Canonical path for matching: backslashes as slashes, `//` collapsed, `.` and `..`
+/// segments resolved (never above the root). Decoding happens before this.
+pub fn normalize_path(path: &str) -> String {
+    let unified = path.replace('\\', "/");
+    let mut segments: Vec<&str> = Vec::new();
+    for seg in unified.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = String::with_capacity(unified.len() + 1);
+    for s in &segments {
+        out.push('/');
+        out.push_str(s);
+    }
+    if out.is_empty() || (unified.ends_with('/') && !segments.is_empty()) {
+        out.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_table() {
+        let cases: &[(&str, bool, &str)] = &[
+            ("%2e%2e%2fetc%2fpasswd", false, "../etc/passwd"),
+            ("%252e%252e%252f", false, "../"),
+            ("%25252e", false, "."),
+            ("a+b%20c", true, "a b c"),
+            ("a+b", false, "a+b"),
+            ("%u003cscript%u003e", false, "<script>"),
+            ("100%", false, "100%"),
+            ("%zz%4", false, "%zz%4"),
+            ("%C3%A9t%C3%A9", false, "été"),
+        ];
+        for (input, plus, want) in cases {
+            assert_eq!(
+                text(&percent_decode(input.as_bytes(), *plus)),
+                *want,
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn html_entity_table() {
+        let cases = [
+            ("&lt;script&gt;", "<script>"),
+            ("&#60;img&#x3E;", "<img>"),
+            ("&#x6A&#x61vascript", "javascript"),
+            ("O&apos;Brien &amp; co", "O'Brien & co"),
+            ("AT&T &unknown; &#;", "AT&T &unknown; &#;"),
+            ("&#1114112;", "&#1114112;"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(html_entities(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn base64_only_when_it_is_text() {
+        assert_eq!(
+            base64_text("JyBPUiAxPTEgLS0gLQ==").as_deref(),
+            Some("' OR 1=1 -- -")
+        );
+        assert_eq!(
+            base64_text("PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg").as_deref(),
+            Some("<script>alert(1)</script>")
+        );
+        assert_eq!(base64_text("short"), None);
+        assert_eq!(base64_text("not base64 at all!!"), None);
+        // Random binary (a session token) does not decode to text.
+        assert_eq!(base64_text("q83vASNFZ4mrze8BI0VniQ"), None);
+    }
+
+    #[test]
+    fn path_normalization_table() {
+        let cases = [
+            ("/a/./b/../c", "/a/c"),
+            ("//a///b/", "/a/b/"),
+            ("/a\\b\\..\\c", "/a/c"),
+            ("/../../etc/passwd", "/etc/passwd"),
+            ("", "/"),
+            ("/", "/"),
+            ("/.env", "/.env"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize_path(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn nul_bytes_are_removed() {
+        assert_eq!(text(b"../etc/passwd\0.png"), "../etc/passwd.png");
+    }
+}
