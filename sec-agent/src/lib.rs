@@ -10,6 +10,7 @@ pub mod capture;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod detect;
 pub mod enforce;
 pub mod error;
 pub mod net;

@@ -1,0 +1,579 @@
+//! SQL injection: the value is tokenised as SQL three times, as if it were pasted into an
+//! unquoted, a single-quoted and a double-quoted context (the idea behind libinjection's
+//! contexts), and the token stream is matched against the shapes an injection must take to
+//! change a query: a tautology after a closed string or a number, `UNION SELECT` with a
+//! select list, a stacked statement after `;`, a string closed and the rest commented out,
+//! time and file functions in an expression, a sub-select, `ORDER BY` column probing.
+//!
+//! Keywords alone never match: "select", "union", "or" in prose, and names like O'Brien,
+//! make no injection shape.
+
+use super::Match;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A string literal; `ctx_close` when it is the input's own quote closing the
+    /// surrounding string.
+    Str {
+        closed: bool,
+        ctx_close: bool,
+    },
+    Num,
+    Word,
+    /// `@var` or `@@var`.
+    Var,
+    Op,
+    LParen,
+    RParen,
+    Comma,
+    Semi,
+    Dot,
+    Comment,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Tok<'a> {
+    kind: Kind,
+    text: &'a str,
+    start: usize,
+    end: usize,
+}
+
+impl Tok<'_> {
+    fn is(&self, word: &str) -> bool {
+        self.kind == Kind::Word && self.text.eq_ignore_ascii_case(word)
+    }
+
+    fn is_any(&self, words: &[&str]) -> bool {
+        self.kind == Kind::Word && words.iter().any(|w| self.text.eq_ignore_ascii_case(w))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    Bare,
+    Single,
+    Double,
+}
+
+/// Checks one decoded value.
+pub fn check(value: &str) -> Option<Match> {
+    if value.len() < 3 {
+        return None;
+    }
+    for ctx in [Context::Bare, Context::Single, Context::Double] {
+        if ctx == Context::Single && !value.contains('\'') {
+            continue;
+        }
+        if ctx == Context::Double && !value.contains('"') {
+            continue;
+        }
+        let toks = tokenize(value, ctx);
+        if let Some((rule, from, to)) = shapes(&toks) {
+            return Some(Match::new(rule, value, toks[from].start, toks[to].end));
+        }
+    }
+    None
+}
+
+fn tokenize<'a>(s: &'a str, ctx: Context) -> Vec<Tok<'a>> {
+    let b = s.as_bytes();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    if ctx != Context::Bare {
+        let q = if ctx == Context::Single { b'\'' } else { b'"' };
+        match string_end(b, 0, q) {
+            Some(end) => {
+                toks.push(Tok {
+                    kind: Kind::Str {
+                        closed: true,
+                        ctx_close: true,
+                    },
+                    text: &s[..end],
+                    start: 0,
+                    end,
+                });
+                i = end;
+            }
+            None => return toks, // All of it stays inside the string: harmless there.
+        }
+    }
+    let push = |toks: &mut Vec<Tok<'a>>, kind, start: usize, end: usize| {
+        toks.push(Tok {
+            kind,
+            text: &s[start..end],
+            start,
+            end,
+        })
+    };
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        match c {
+            _ if c.is_ascii_whitespace() || c == 0x0b || c == 0xa0 => i += 1,
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                if b.get(i + 2) == Some(&b'!') {
+                    // MySQL executable comment: its content is code.
+                    i += 3;
+                    while i < b.len() && b[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                } else {
+                    let close = s[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2);
+                    // A comment that closes works as white space (UN/**/ION tricks).
+                    if close == b.len() {
+                        push(&mut toks, Kind::Comment, start, close);
+                    }
+                    i = close;
+                }
+            }
+            b'*' if b.get(i + 1) == Some(&b'/') => i += 2, // end of a /*! comment
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2).is_none_or(|&n| {
+                    n.is_ascii_whitespace() || n.is_ascii_control() || n == b'-'
+                }) =>
+            {
+                push(&mut toks, Kind::Comment, start, b.len());
+                i = b.len();
+            }
+            b'#' => {
+                push(&mut toks, Kind::Comment, start, b.len());
+                i = b.len();
+            }
+            b'\'' | b'"' | b'`' => {
+                let end = string_end(b, i + 1, c);
+                let closed = end.is_some();
+                i = end.unwrap_or(b.len());
+                let kind = if c == b'`' {
+                    Kind::Word
+                } else {
+                    Kind::Str {
+                        closed,
+                        ctx_close: false,
+                    }
+                };
+                push(&mut toks, kind, start, i);
+            }
+            b'0'..=b'9' => {
+                i += 1;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
+                    i += 1;
+                }
+                push(&mut toks, Kind::Num, start, i);
+            }
+            b'@' => {
+                i += 1;
+                if b.get(i) == Some(&b'@') {
+                    i += 1;
+                }
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.')
+                {
+                    i += 1;
+                }
+                push(&mut toks, Kind::Var, start, i);
+            }
+            b'(' => {
+                i += 1;
+                push(&mut toks, Kind::LParen, start, i);
+            }
+            b')' => {
+                i += 1;
+                push(&mut toks, Kind::RParen, start, i);
+            }
+            b',' => {
+                i += 1;
+                push(&mut toks, Kind::Comma, start, i);
+            }
+            b';' => {
+                i += 1;
+                push(&mut toks, Kind::Semi, start, i);
+            }
+            b'.' => {
+                i += 1;
+                push(&mut toks, Kind::Dot, start, i);
+            }
+            _ if c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c >= 0x80 => {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric()
+                        || b[i] == b'_'
+                        || b[i] == b'$'
+                        || b[i] >= 0x80)
+                {
+                    i += 1;
+                }
+                push(&mut toks, Kind::Word, start, i);
+            }
+            _ => {
+                // Operators: the two-character ones first.
+                let two = s.get(i..i + 2).unwrap_or("");
+                let len = if ["<=", ">=", "!=", "<>", "||", "&&", ":="].contains(&two) {
+                    if s.get(i..i + 3) == Some("<=>") { 3 } else { 2 }
+                } else {
+                    1
+                };
+                i += len;
+                push(&mut toks, Kind::Op, start, i.min(b.len()));
+            }
+        }
+    }
+    toks
+}
+
+/// Index just past the closing quote `q` of a string starting at `from`; `''`, `""` and
+/// backslash escapes stay inside.
+fn string_end(b: &[u8], from: usize, q: u8) -> Option<usize> {
+    let mut i = from;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if b[i] == q {
+            if b.get(i + 1) == Some(&q) {
+                i += 2;
+                continue;
+            }
+            return Some(i + 1);
+        }
+        i += 1;
+    }
+    None
+}
+
+fn is_boolean(t: &Tok<'_>) -> bool {
+    t.is_any(&["or", "and", "xor", "div"])
+        || (t.kind == Kind::Op && (t.text == "||" || t.text == "&&"))
+}
+
+fn is_cmp(t: &Tok<'_>) -> bool {
+    (t.kind == Kind::Op && ["=", "<", ">", "<=", ">=", "!=", "<>", "<=>"].contains(&t.text))
+        || t.is_any(&["like", "rlike", "regexp", "is", "in", "between", "sounds"])
+}
+
+fn is_operand(t: &Tok<'_>) -> bool {
+    matches!(
+        t.kind,
+        Kind::Num | Kind::Str { .. } | Kind::Word | Kind::Var | Kind::LParen
+    )
+}
+
+/// A token after which the rest of the input is SQL, not data: the input's own closing
+/// quote, a number, a complete string or a closing parenthesis.
+fn ends_value(t: &Tok<'_>) -> bool {
+    matches!(
+        t.kind,
+        Kind::Num | Kind::RParen | Kind::Str { closed: true, .. }
+    )
+}
+
+fn is_ctx_close(t: &Tok<'_>) -> bool {
+    matches!(
+        t.kind,
+        Kind::Str {
+            ctx_close: true,
+            ..
+        }
+    )
+}
+
+const DANGEROUS_FUNCTIONS: &[&str] = &[
+    "sleep",
+    "benchmark",
+    "pg_sleep",
+    "load_file",
+    "extractvalue",
+    "updatexml",
+    "utl_inaddr",
+    "utl_http",
+    "dbms_pipe",
+    "sys_eval",
+    "sys_exec",
+    "xp_cmdshell",
+    "randomblob",
+    "exp",
+    "geometrycollection",
+    "polygon",
+    "multipoint",
+    "name_const",
+    "convert",
+    "cast",
+];
+
+/// Functions that alone, called with a number, are a blind-injection probe.
+const PROBE_FUNCTIONS: &[&str] = &["sleep", "pg_sleep", "benchmark"];
+
+const STATEMENTS: &[&str] = &[
+    "drop", "truncate", "alter", "create", "delete", "insert", "update", "exec", "execute",
+    "shutdown", "declare", "select", "waitfor", "grant", "revoke", "call", "set", "load",
+    "replace", "handler",
+];
+
+/// Finds an injection shape; returns the rule name and the token range to quote.
+fn shapes(t: &[Tok<'_>]) -> Option<(&'static str, usize, usize)> {
+    let n = t.len();
+    let at = |i: usize| t.get(i);
+    for i in 0..n {
+        let tok = &t[i];
+        // 1. Tautology or boolean probe: `' OR 1=1`, `1 AND 2>1`, `' OR 'a'='a`, `' OR 1--`.
+        if is_boolean(tok) && i > 0 && (ends_value(&t[i - 1]) || is_ctx_close(&t[i - 1])) {
+            if let (Some(a), Some(op), Some(b)) = (at(i + 1), at(i + 2), at(i + 3))
+                && is_operand(a)
+                && is_cmp(op)
+                && is_operand(b)
+            {
+                return Some(("sqli:tautology", i - 1, i + 3));
+            }
+            if is_ctx_close(&t[i - 1])
+                && let Some(a) = at(i + 1)
+                && (matches!(a.kind, Kind::Num | Kind::Str { .. } | Kind::Var)
+                    || a.is_any(&["true", "false", "null"]))
+                && at(i + 2).is_none_or(|e| matches!(e.kind, Kind::Comment | Kind::Semi))
+            {
+                return Some(("sqli:tautology", i - 1, i + 1));
+            }
+            // `' AND SLEEP(5)`, `1 OR (SELECT ...)`.
+            if let Some(f) = at(i + 1)
+                && (f.is_any(DANGEROUS_FUNCTIONS)
+                    && at(i + 2).is_some_and(|p| p.kind == Kind::LParen)
+                    || f.kind == Kind::LParen && at(i + 2).is_some_and(|s| s.is("select")))
+            {
+                return Some(("sqli:boolean_function", i - 1, (i + 2).min(n - 1)));
+            }
+        }
+        // 2. UNION [ALL|DISTINCT] SELECT with a select list.
+        if tok.is("union") {
+            let mut j = i + 1;
+            if at(j).is_some_and(|w| w.is_any(&["all", "distinct"])) {
+                j += 1;
+            }
+            if at(j).is_some_and(|p| p.kind == Kind::LParen) {
+                j += 1;
+            }
+            if at(j).is_some_and(|s| s.is("select")) {
+                let list = t[j + 1..n.min(j + 5)].iter().any(|x| {
+                    matches!(
+                        x.kind,
+                        Kind::Num
+                            | Kind::Var
+                            | Kind::Comma
+                            | Kind::Str { .. }
+                            | Kind::Comment
+                            | Kind::LParen
+                    ) || x.is_any(&[
+                        "null",
+                        "from",
+                        "all",
+                        "distinct",
+                        "concat",
+                        "group_concat",
+                        "version",
+                        "user",
+                        "database",
+                    ]) || (x.kind == Kind::Op && x.text == "*")
+                });
+                if list || j + 1 == n {
+                    return Some(("sqli:union", i, (j + 1).min(n - 1)));
+                }
+            }
+        }
+        // 3. Stacked statement: `; DROP TABLE`, `'; EXEC xp_cmdshell`.
+        if tok.kind == Kind::Semi
+            && i > 0
+            && let Some(stmt) = at(i + 1)
+            && stmt.is_any(STATEMENTS)
+            && stacked_shape(t, i + 1)
+        {
+            return Some(("sqli:stacked", i, (i + 2).min(n - 1)));
+        }
+        // 4. The input closes the string and comments out the rest: `admin'--`, `x')#`.
+        if is_ctx_close(tok) {
+            let mut j = i + 1;
+            while at(j).is_some_and(|p| p.kind == Kind::RParen) {
+                j += 1;
+            }
+            if j == n - 1 && t[j].kind == Kind::Comment {
+                return Some(("sqli:comment_truncation", i, j));
+            }
+        }
+        // 5. Time, file and error functions inside an expression.
+        if tok.is_any(DANGEROUS_FUNCTIONS) && at(i + 1).is_some_and(|p| p.kind == Kind::LParen) {
+            let after_sql = i > 0
+                && (is_ctx_close(&t[i - 1])
+                    || matches!(t[i - 1].kind, Kind::Semi | Kind::LParen | Kind::Comma)
+                    || (t[i - 1].kind == Kind::Op && t[i - 1].text != "/"));
+            let probe = i == 0
+                && tok.is_any(PROBE_FUNCTIONS)
+                && at(i + 2).is_some_and(|a| a.kind == Kind::Num)
+                && at(i + 3).is_some_and(|p| matches!(p.kind, Kind::RParen | Kind::Comma));
+            if after_sql && !tok.is_any(&["convert", "cast", "exp", "polygon"]) || probe {
+                return Some(("sqli:function", i, i + 1));
+            }
+        }
+        if tok.is("waitfor") && at(i + 1).is_some_and(|d| d.is_any(&["delay", "time"])) {
+            return Some(("sqli:function", i, i + 1));
+        }
+        if tok.is("into") && at(i + 1).is_some_and(|d| d.is_any(&["outfile", "dumpfile"])) {
+            return Some(("sqli:file_write", i, i + 1));
+        }
+        // 6. Sub-select: `(SELECT ... FROM`, `(SELECT @@version)` after an operator.
+        if tok.kind == Kind::LParen
+            && at(i + 1).is_some_and(|s| s.is("select"))
+            && (i == 0
+                || is_cmp(&t[i - 1])
+                || is_boolean(&t[i - 1])
+                || matches!(t[i - 1].kind, Kind::Op | Kind::Comma | Kind::LParen)
+                || is_ctx_close(&t[i - 1]))
+            && t[i + 2..n.min(i + 12)]
+                .iter()
+                .any(|x| x.is("from") || x.kind == Kind::Var)
+        {
+            return Some(("sqli:subquery", i, i + 1));
+        }
+        // 7. Column-count probing: `1 ORDER BY 5--`, `' GROUP BY 2#`.
+        if tok.is_any(&["order", "group"])
+            && i > 0
+            && (is_ctx_close(&t[i - 1]) || t[i - 1].kind == Kind::Num)
+            && at(i + 1).is_some_and(|b| b.is("by"))
+            && at(i + 2).is_some_and(|c| c.kind == Kind::Num)
+            && at(i + 3).is_none_or(|e| matches!(e.kind, Kind::Comment | Kind::Semi))
+        {
+            return Some(("sqli:order_by_probe", i - 1, i + 2));
+        }
+    }
+    None
+}
+
+/// What must follow a statement keyword after `;` for it to be a statement.
+fn stacked_shape(t: &[Tok<'_>], at: usize) -> bool {
+    let next = |k: usize| t.get(at + k);
+    let kw = &t[at];
+    if kw.is_any(&["drop", "truncate", "alter", "create"]) {
+        return next(1).is_some_and(|o| {
+            o.is_any(&[
+                "table",
+                "database",
+                "schema",
+                "user",
+                "view",
+                "index",
+                "procedure",
+                "function",
+                "trigger",
+                "login",
+            ])
+        });
+    }
+    if kw.is("delete") {
+        return next(1).is_some_and(|f| f.is("from"));
+    }
+    if kw.is_any(&["insert", "replace"]) {
+        return next(1).is_some_and(|f| f.is("into"));
+    }
+    if kw.is("update") {
+        return next(2).is_some_and(|s| s.is("set"));
+    }
+    if kw.is_any(&["exec", "execute"]) {
+        return next(1).is_some_and(|x| x.kind == Kind::Word || x.kind == Kind::LParen);
+    }
+    if kw.is_any(&["shutdown"]) {
+        return next(1).is_none_or(|x| matches!(x.kind, Kind::Comment | Kind::Semi | Kind::Word));
+    }
+    if kw.is_any(&["declare", "set"]) {
+        return next(1).is_some_and(|v| v.kind == Kind::Var);
+    }
+    if kw.is("select") {
+        return t[at + 1..t.len().min(at + 10)]
+            .iter()
+            .any(|x| x.is("from") || x.kind == Kind::Var || x.is_any(DANGEROUS_FUNCTIONS));
+    }
+    if kw.is("waitfor") {
+        return next(1).is_some_and(|d| d.is_any(&["delay", "time"]));
+    }
+    if kw.is_any(&["grant", "revoke"]) {
+        return t[at + 1..].iter().any(|x| x.is_any(&["to", "from", "on"]));
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attacks_match() {
+        let attacks = [
+            "' OR 1=1",
+            "' or '1'='1",
+            "admin' --",
+            "admin'#",
+            "admin')-- -",
+            "1 OR 1=1",
+            "1' AND 1=2 UNION SELECT null, username, password FROM users--",
+            "-1 UNION ALL SELECT 1,2,3",
+            "1 union select @@version",
+            "x' UNION SELECT table_name FROM information_schema.tables#",
+            "1; DROP TABLE users",
+            "'; EXEC xp_cmdshell('dir')--",
+            "1' AND SLEEP(5)#",
+            "1 AND BENCHMARK(5000000,MD5(1))",
+            "'; WAITFOR DELAY '0:0:5'--",
+            "1) OR pg_sleep(5)--",
+            "sleep(5)",
+            "1 AND (SELECT COUNT(*) FROM users) > 0",
+            "' AND extractvalue(1,concat(0x7e,version()))--",
+            "1' ORDER BY 3--",
+            "1 UN/**/ION SEL/**/ECT 1,2",
+            "1 UNION/**/SELECT 1,2",
+            "1 /*!50000UNION*/ /*!50000SELECT*/ 1,2",
+            "\" or \"\"=\"",
+            "' OR 'x'='x",
+            "1' || '1'='1",
+            "' AND 1=CONVERT(int,@@version)--",
+            "x' INTO OUTFILE '/var/www/shell.php",
+            "1;SELECT pg_sleep(5)",
+            "' or true--",
+        ];
+        let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
+        // UN/**/ION with the comment inside the keyword is not valid SQL and is not an attack.
+        assert_eq!(missed, [&"1 UN/**/ION SEL/**/ECT 1,2"], "missed attacks");
+    }
+
+    #[test]
+    fn benign_text_does_not_match() {
+        let benign = [
+            "O'Brien",
+            "Shaquille O'Neal and D'Angelo",
+            "select your favourite colour",
+            "Join the union; select a committee",
+            "the union select committee meets on monday",
+            "Tom & Jerry or Bugs Bunny",
+            "it's 1 or 2 days",
+            "rock 'n' roll",
+            "Please drop by the office; update me later",
+            "order by price",
+            "I'd like to order by phone",
+            "SELECT * FROM the menu? no thanks",
+            "5 - 3 = 2",
+            "why is 1=1 true?",
+            "email@example.com",
+            "'quoted' text here",
+            "\"The Union\" — a novel",
+            "sleep well",
+            "We had a benchmark (2019) run",
+            "coffee; and cake",
+            "2024-01-01",
+            "Mc'Donald's -- best fries",
+            "don't -- really",
+        ];
+        for b in benign {
+            assert_eq!(check(b), None, "{b}");
+        }
+    }
+
+    #[test]
+    fn fragment_quotes_the_match() {
+        let m = check("id=1' OR 1=1 -- and more").unwrap();
+        assert_eq!(m.rule, "sqli:tautology");
+        assert!(m.fragment.contains("OR 1=1"), "{m:?}");
+    }
+}

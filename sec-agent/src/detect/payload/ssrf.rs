@@ -1,0 +1,220 @@
+//! Server-side request forgery and remote file inclusion: a URL in a parameter that points
+//! at the host itself (loopback, `0.0.0.0`), at link-local addresses where cloud metadata
+//! services live (169.254.169.254, fd00:ec2::254, 100.100.100.200), at metadata host names,
+//! or that uses a scheme the server should never fetch (`file:`, `gopher:`, `dict:`, ...).
+//! IPv4 hosts are read the way `inet_aton` reads them, so decimal (`2130706433`), hex
+//! (`0x7f000001`), octal (`0177.0.0.1`) and short (`127.1`) forms are caught.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::Match;
+
+const DANGEROUS_SCHEMES: &[&str] = &[
+    "file:", "gopher:", "dict:", "ldap:", "jar:", "netdoc:", "tftp:", "sftp:",
+];
+
+const METADATA_HOSTS: &[&str] = &[
+    "metadata.google.internal",
+    "metadata",
+    "instance-data",
+    "instance-data.ec2.internal",
+    "metadata.azure.internal",
+];
+
+/// Checks one decoded value.
+pub fn check(value: &str) -> Option<Match> {
+    let lower = value.trim().to_ascii_lowercase();
+    let offset = value.len() - value.trim_start().len();
+    if let Some(s) = DANGEROUS_SCHEMES.iter().find(|s| lower.starts_with(*s)) {
+        return Some(Match::new(
+            "ssrf:scheme",
+            value,
+            offset,
+            offset + s.len() + 16,
+        ));
+    }
+    let mut search = 0;
+    while let Some(p) = lower[search..].find("://") {
+        let sep = search + p;
+        search = sep + 3;
+        let scheme_start = lower[..sep]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'))
+            .map_or(0, |i| i + 1);
+        let scheme = &lower[scheme_start..sep];
+        if scheme.is_empty() {
+            continue;
+        }
+        if DANGEROUS_SCHEMES
+            .iter()
+            .any(|s| &s[..s.len() - 1] == scheme)
+        {
+            return Some(Match::new(
+                "ssrf:scheme",
+                value,
+                offset + scheme_start,
+                offset + sep + 16,
+            ));
+        }
+        let authority_end = lower[search..]
+            .find(['/', '?', '#', ' '])
+            .map_or(lower.len(), |e| search + e);
+        let authority = &lower[search..authority_end];
+        let host = host_of(authority);
+        if internal_host(host) {
+            return Some(Match::new(
+                "ssrf:internal_host",
+                value,
+                offset + scheme_start,
+                offset + authority_end,
+            ));
+        }
+        // Classic remote file inclusion: a URL ending in `?` or a NUL cuts off the suffix
+        // the application appends (`include($page . ".php")`).
+        if scheme.starts_with("http") || scheme == "ftp" {
+            let tail = &lower[authority_end..];
+            if tail.len() > 1 && (tail.ends_with('?') || tail.contains("%00")) {
+                return Some(Match::new(
+                    "rfi:url",
+                    value,
+                    offset + scheme_start,
+                    offset + lower.len(),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Host part of an authority: no user info, no port, no brackets.
+fn host_of(authority: &str) -> &str {
+    let after_user = authority.rsplit('@').next().unwrap_or(authority);
+    if let Some(v6) = after_user.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    after_user
+        .split(':')
+        .next()
+        .unwrap_or(after_user)
+        .trim_end_matches('.')
+}
+
+fn internal_host(host: &str) -> bool {
+    if host == "localhost" || host.ends_with(".localhost") || METADATA_HOSTS.contains(&host) {
+        return true;
+    }
+    // Wildcard-DNS names that resolve to the address they spell (127.0.0.1.nip.io).
+    if ["nip.io", "sslip.io", "xip.io", "localtest.me"]
+        .iter()
+        .any(|d| host.ends_with(d))
+        && (host.contains("127.") || host.contains("169.254") || host.starts_with("localtest"))
+    {
+        return true;
+    }
+    if let Some(v4) = loose_ipv4(host) {
+        return internal_v4(v4);
+    }
+    if let Ok(v6) = host.parse::<Ipv6Addr>() {
+        if let Some(v4) = v6.to_ipv4_mapped() {
+            return internal_v4(v4);
+        }
+        let seg = v6.segments();
+        return v6.is_loopback()
+            || v6.is_unspecified()
+            || (seg[0] & 0xffc0) == 0xfe80
+            || v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
+    }
+    false
+}
+
+fn internal_v4(ip: Ipv4Addr) -> bool {
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_link_local()
+        || ip == Ipv4Addr::new(100, 100, 100, 200)
+}
+
+/// `inet_aton` parsing: 1 to 4 parts, each decimal, `0x` hex or `0` octal; the last part
+/// fills the remaining bytes.
+fn loose_ipv4(host: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let mut nums = Vec::with_capacity(4);
+    for p in &parts {
+        let n = if let Some(h) = p.strip_prefix("0x") {
+            u64::from_str_radix(h, 16).ok()?
+        } else if p.len() > 1 && p.starts_with('0') {
+            u64::from_str_radix(&p[1..], 8).ok()?
+        } else {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            p.parse().ok()?
+        };
+        nums.push(n);
+    }
+    let (last, head) = nums.split_last()?;
+    let mut value: u64 = 0;
+    for (i, &n) in head.iter().enumerate() {
+        if n > 255 {
+            return None;
+        }
+        value |= n << (24 - 8 * i);
+    }
+    let last_bits = 32 - 8 * head.len();
+    if *last >= 1u64 << last_bits {
+        return None;
+    }
+    Some(Ipv4Addr::from((value | last) as u32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attacks_match() {
+        let attacks = [
+            "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+            "http://metadata.google.internal/computeMetadata/v1/",
+            "http://127.0.0.1:6379/",
+            "http://localhost/admin",
+            "https://user:pass@127.0.0.1/",
+            "http://2130706433/",
+            "http://0x7f000001/",
+            "http://0177.0.0.1/",
+            "http://127.1/",
+            "http://0.0.0.0:8080",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[fd00:ec2::254]/latest/",
+            "http://100.100.100.200/latest/meta-data/",
+            "file:///etc/passwd",
+            "gopher://127.0.0.1:25/_HELO",
+            "dict://localhost:11211/stats",
+            "url=http://127.0.0.1.nip.io/",
+            "http://evil.example/shell.txt?",
+        ];
+        for a in attacks {
+            assert!(check(a).is_some(), "missed {a}");
+        }
+    }
+
+    #[test]
+    fn benign_urls_do_not_match() {
+        let benign = [
+            "https://example.com/callback",
+            "http://10.0.0.5/internal-but-allowed",
+            "https://api.github.com/repos",
+            "see https://en.wikipedia.org/wiki/Localhost for details",
+            "http://192.0.2.1:8080/",
+            "ftp://ftp.debian.org/debian/",
+            "https://example.com/search?q=a",
+            "the file: is attached",
+        ];
+        for b in benign {
+            assert_eq!(check(b), None, "{b}");
+        }
+    }
+}

