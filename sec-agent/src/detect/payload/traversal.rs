@@ -31,6 +31,10 @@ const SENSITIVE: &[&str] = &[
     "/etc/apache2/",
 ];
 
+/// Application secrets: sensitive only behind a climb (`../.env`), since the names are
+/// common words otherwise.
+const SECRETS_AFTER_CLIMB: &[&str] = &["/.env", "/.git/", "wp-config.php", "config.php", "settings.py", "database.yml"];
+
 /// Stream wrappers that turn a file include into reading or running arbitrary content.
 const WRAPPERS: &[&str] = &[
     "php://",
@@ -67,6 +71,11 @@ pub fn check(value: &str, in_path: bool) -> Option<Match> {
         .find(|&(at, _)| anchored(at))
     {
         return Some(Match::new("traversal:sensitive_file", value, at, at + len));
+    }
+    if climbs > 0
+        && let Some(at) = SECRETS_AFTER_CLIMB.iter().find_map(|s| unified.find(s))
+    {
+        return Some(Match::new("traversal:sensitive_file", value, 0, at + 16));
     }
     if climbs >= 2 {
         let at = unified.find("..").unwrap_or(0);
