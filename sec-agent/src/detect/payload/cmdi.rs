@@ -63,6 +63,11 @@ pub fn check(value: &str) -> Option<Match> {
         }
         let start = i;
         i += sep_len;
+        // Markdown and prose quote commands in backticks ("use `ls -la` here"); a backtick
+        // substitution counts when it is glued to the value (`x`id``, `=`id``) or starts it.
+        if b[start] == b'`' && start > 0 && b[start - 1].is_ascii_whitespace() {
+            continue;
+        }
         if let Some(end) = command_at(
             value,
             i,
@@ -225,6 +230,7 @@ mod tests {
             "me & my host family",
             "cats; dogs",
             "terms & conditions; type carefully",
+            "Use `ls -la` to list files",
         ];
         for b in benign {
             assert_eq!(check(b), None, "{b}");

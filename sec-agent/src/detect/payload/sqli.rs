@@ -316,8 +316,20 @@ fn shapes(t: &[Tok<'_>]) -> Option<(&'static str, usize, usize)> {
         let tok = &t[i];
         // 1. Tautology or boolean probe: `' OR 1=1`, `1 AND 2>1`, `' OR 'a'='a`, `' OR 1--`.
         if is_boolean(tok) && i > 0 && (ends_value(&t[i - 1]) || is_ctx_close(&t[i - 1])) {
+            // After the input's own quote anything may be compared; after a plain number
+            // (an unquoted context) the left side must be a literal, variable or call:
+            // `1 AND 2>1`, `1 AND ascii(...)>64`, not the prose "3 and y > 2".
+            let left_ok = |a: &Tok<'_>| {
+                is_ctx_close(&t[i - 1])
+                    || matches!(
+                        a.kind,
+                        Kind::Num | Kind::Str { .. } | Kind::Var | Kind::LParen
+                    )
+                    || (a.kind == Kind::Word && at(i + 2).is_some_and(|p| p.kind == Kind::LParen))
+            };
             if let (Some(a), Some(op), Some(b)) = (at(i + 1), at(i + 2), at(i + 3))
                 && is_operand(a)
+                && left_ok(a)
                 && is_cmp(op)
                 && is_operand(b)
             {
@@ -563,6 +575,7 @@ mod tests {
             "coffee; and cake",
             "2024-01-01",
             "Mc'Donald's -- best fries",
+            "x < 3 and y > 2",
             "don't -- really",
         ];
         for b in benign {

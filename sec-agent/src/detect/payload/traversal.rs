@@ -33,7 +33,14 @@ const SENSITIVE: &[&str] = &[
 
 /// Application secrets: sensitive only behind a climb (`../.env`), since the names are
 /// common words otherwise.
-const SECRETS_AFTER_CLIMB: &[&str] = &["/.env", "/.git/", "wp-config.php", "config.php", "settings.py", "database.yml"];
+const SECRETS_AFTER_CLIMB: &[&str] = &[
+    "/.env",
+    "/.git/",
+    "wp-config.php",
+    "config.php",
+    "settings.py",
+    "database.yml",
+];
 
 /// Stream wrappers that turn a file include into reading or running arbitrary content.
 const WRAPPERS: &[&str] = &[
