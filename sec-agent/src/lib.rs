@@ -10,12 +10,15 @@ pub mod capture;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod decide;
 pub mod detect;
 pub mod enforce;
 pub mod error;
+pub mod events;
 pub mod net;
 pub mod normalize;
 pub mod parse;
+pub mod pipeline;
 pub mod reassemble;
 
 /// The XDP object, built by `build.rs` (aya-build) for `bpfel-unknown-none`.
@@ -24,6 +27,9 @@ pub static EBPF_OBJECT: &[u8] =
 
 /// Name of the XDP program inside [`EBPF_OBJECT`].
 pub const XDP_PROGRAM: &str = "sec_agent";
+
+/// Name of the capture socket filter inside [`EBPF_OBJECT`].
+pub const CAPTURE_PROGRAM: &str = "sec_agent_capture";
 
 /// Default pin directory for maps and links (on the bpffs at `/sys/fs/bpf`).
 pub const DEFAULT_PIN_PATH: &str = "/sys/fs/bpf/sec-agent";

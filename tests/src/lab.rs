@@ -55,6 +55,8 @@ pub struct Lab {
     pub bpffs: Bpffs,
     /// Pin directory for the agent and CLI (inside `bpffs`).
     pub pin_path: PathBuf,
+    /// Directory for the lab's files (configs, event log, web root); removed on drop.
+    pub dir: PathBuf,
 }
 
 impl Lab {
@@ -63,7 +65,10 @@ impl Lab {
     pub fn new() -> Lab {
         let id = unique_id();
         let bpffs = Bpffs::mount(&id);
+        let dir = std::env::temp_dir().join(format!("sa-test-{id}-files"));
+        fs::create_dir_all(&dir).expect("create lab directory");
         let lab = Lab {
+            dir,
             client_ns: format!("sa-test-{id}-c"),
             server_ns: format!("sa-test-{id}-s"),
             client_if: format!("c{id}"),
@@ -155,9 +160,47 @@ impl Lab {
     }
 
     /// Starts the agent in the server namespace on the server veth with `extra` arguments
-    /// to `run`, and waits until it reports that it is running.
+    /// to `run`, and waits until it reports that it is running. Without `--config` in
+    /// `extra`, it gets [`Lab::config`] with nothing added.
     pub fn start_agent(&self, extra: &[&str]) -> crate::Agent {
-        crate::Agent::start(self, extra)
+        if extra.contains(&"--config") {
+            return crate::Agent::start(self, extra);
+        }
+        let config = self.config("");
+        let mut args = vec!["--config", config.as_str()];
+        args.extend_from_slice(extra);
+        crate::Agent::start(self, &args)
+    }
+
+    /// Writes an agent config that sends events to the lab's own event log, followed by
+    /// `extra` TOML; returns its path.
+    pub fn config(&self, extra: &str) -> String {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let path = self
+            .dir
+            .join(format!("agent-{}.toml", N.fetch_add(1, Ordering::SeqCst)));
+        let text = format!(
+            "[events]\nfile = \"{}\"\n\n{extra}",
+            self.events_path().display()
+        );
+        fs::write(&path, text).expect("write agent config");
+        path.to_string_lossy().into_owned()
+    }
+
+    /// The agent's event log in this lab.
+    pub fn events_path(&self) -> PathBuf {
+        self.dir.join("events.jsonl")
+    }
+
+    /// Every event logged so far, parsed.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        fs::read_to_string(self.events_path())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("bad event line ({e}): {l}"))
+            })
+            .collect()
     }
 
     /// A `sec-agent` CLI command on this lab's pin path, run from the host namespace (the
@@ -247,6 +290,7 @@ impl Drop for Lab {
         for ns in [&self.client_ns, &self.server_ns] {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
+        let _ = fs::remove_dir_all(&self.dir);
         // The bpffs field unmounts after this.
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod agent;
 pub mod frames;
+pub mod http;
 pub mod lab;
 pub mod traffic;
 

@@ -205,10 +205,8 @@ fn ttl_expiry_lets_traffic_through_and_the_sweeper_removes_the_ban() {
         return;
     }
     let lab = Lab::new();
-    let config = std::env::temp_dir().join(format!("{}-sweep.toml", lab.server_ns));
-    std::fs::write(&config, "[xdp]\nsweep_interval = \"200ms\"\n").unwrap();
-    let _agent = lab.start_agent(&["--config", config.to_str().unwrap()]);
-    let _ = std::fs::remove_file(&config);
+    let config = lab.config("[xdp]\nsweep_interval = \"200ms\"\n");
+    let _agent = lab.start_agent(&["--config", &config]);
 
     lab.cli_ok(&["ban", "add", CLIENT_V4, "--ttl", "2s"]);
     let banned_at = Instant::now();
@@ -434,10 +432,8 @@ fn cli_rejects_bad_input_with_exit_2_and_leaves_maps_unchanged() {
         return;
     }
     let lab = Lab::new();
-    let config = std::env::temp_dir().join(format!("{}-small.toml", lab.server_ns));
-    std::fs::write(&config, "[maps]\nban_v4 = 2\n").unwrap();
-    let _agent = lab.start_agent(&["--config", config.to_str().unwrap()]);
-    let _ = std::fs::remove_file(&config);
+    let config = lab.config("[maps]\nban_v4 = 2\n");
+    let _agent = lab.start_agent(&["--config", &config]);
     lab.cli_ok(&["ban", "add", "192.0.2.1", "--ttl", "1h"]);
 
     let cases: &[(&[&str], &str)] = &[

@@ -18,6 +18,11 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("iproute2", "`ip` for the test labs (netns, veth)"),
     ("iputils-ping", "`ping` in the kernel tests"),
     ("util-linux", "`nsenter` in the kernel tests"),
+    ("curl", "HTTP client in the inspection tests and the lab"),
+    (
+        "python3",
+        "HTTP server (`python3 -m http.server`) in the inspection tests and the lab",
+    ),
 ];
 const EBPF_TOOLCHAIN: &str = "nightly";
 const LLVM_MAJOR: &str = "22";

@@ -1,20 +1,32 @@
 //! `sec-agent run`: load, attach, apply the config, sweep expired bans until stopped.
 
-use std::path::PathBuf;
+use std::{
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread::{self, JoinHandle},
+};
 
 use anyhow::{Context as _, Result, bail};
+use aya::programs::SocketFilter;
 use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::{
+    CAPTURE_PROGRAM,
+    capture::{PacketRing, RingConfig},
     clock,
-    config::{Config, XdpMode},
+    config::{Config, Mode, XdpMode},
     enforce::{
         KernelMaps,
         bpffs::{RunLock, ensure_pin_dir},
-        loader::{self, Attachment},
+        loader::{self, Attachment, Loaded},
     },
     error::input_error,
+    events::EventLog,
+    pipeline::{self, Pipeline, PipelineStats},
 };
 
 /// `run` options.
@@ -68,7 +80,7 @@ pub(super) fn run(args: RunArgs, cli_pin_path: Option<PathBuf>) -> Result<()> {
                     .into_iter()
                     .filter(|a: &Attachment| !a.adopted)
                     .collect();
-                let _ = stop(&mut loaded.maps, &fresh);
+                let _ = stop_attachments(&mut loaded.maps, &fresh);
                 return Err(e);
             }
         };
@@ -82,6 +94,16 @@ pub(super) fn run(args: RunArgs, cli_pin_path: Option<PathBuf>) -> Result<()> {
         );
         attached.push(a);
     }
+    let stop = Arc::new(AtomicBool::new(false));
+    let inspector =
+        match start_inspection(&config, &mut loaded, &ifaces, &pin_dir, Arc::clone(&stop)) {
+            Ok(handle) => handle,
+            Err(e) => {
+                let fresh: Vec<_> = attached.into_iter().filter(|a| !a.adopted).collect();
+                let _ = stop_attachments(&mut loaded.maps, &fresh);
+                return Err(e);
+            }
+        };
     tracing::info!(pin_path = %pin_dir.display(), interfaces = ifaces.len(), "sec-agent running");
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -103,12 +125,68 @@ pub(super) fn run(args: RunArgs, cli_pin_path: Option<PathBuf>) -> Result<()> {
         anyhow::Ok(())
     })?;
 
+    stop.store(true, Ordering::Relaxed);
+    if let Some(handle) = inspector {
+        let _ = handle.join();
+    }
     if args.keep_attached {
         tracing::info!("stopping; XDP stays attached (--keep-attached)");
     } else {
-        stop(&mut loaded.maps, &attached)?;
+        stop_attachments(&mut loaded.maps, &attached)?;
     }
     Ok(())
+}
+
+/// Starts HTTP inspection on `ifaces` (capture rings, socket filter, pipeline thread);
+/// `None` when every detection is off or no HTTP port is configured.
+fn start_inspection(
+    config: &Config,
+    loaded: &mut Loaded,
+    ifaces: &[String],
+    pin_dir: &Path,
+    stop: Arc<AtomicBool>,
+) -> Result<Option<JoinHandle<PipelineStats>>> {
+    loaded.maps.set_http_ports(&config.capture.http_ports)?;
+    let d = &config.detections;
+    let all_off = [
+        d.payload.mode,
+        d.user_agent.mode,
+        d.user_agent.missing,
+        d.enumeration.mode,
+        d.request_flood.mode,
+        d.decoy_path.mode,
+    ]
+    .iter()
+    .all(|m| *m == Mode::Off);
+    if all_off || config.capture.http_ports.is_empty() {
+        tracing::info!("HTTP inspection disabled (no detection on, or no HTTP port)");
+        return Ok(None);
+    }
+    let filter: &mut SocketFilter = loaded
+        .ebpf
+        .program_mut(CAPTURE_PROGRAM)
+        .context("capture program missing from the object")?
+        .try_into()?;
+    filter
+        .load()
+        .context("the kernel refused the capture socket filter (verifier)")?;
+    let ring = RingConfig {
+        block_size: config.capture.ring_block_size,
+        blocks: config.capture.ring_blocks,
+        block_timeout: config.capture.ring_block_timeout,
+    };
+    let rings = ifaces
+        .iter()
+        .map(|i| PacketRing::open(i, ring, filter).with_context(|| format!("capture on {i}")))
+        .collect::<Result<Vec<_>>>()?;
+    let events = EventLog::open(&config.events.file)?;
+    let pipeline = Pipeline::new(config, KernelMaps::open(pin_dir)?, events)?;
+    tracing::info!(ports = ?config.capture.http_ports, "HTTP inspection on");
+    let handle = thread::Builder::new()
+        .name("inspect".into())
+        .spawn(move || pipeline::run(rings, pipeline, stop))
+        .context("starting the inspection thread")?;
+    Ok(Some(handle))
 }
 
 /// Writes what the config says into the maps; what it leaves out keeps its current value.
@@ -139,7 +217,7 @@ fn sweep(maps: &mut KernelMaps) {
     }
 }
 
-fn stop(maps: &mut KernelMaps, attached: &[Attachment]) -> Result<()> {
+fn stop_attachments(maps: &mut KernelMaps, attached: &[Attachment]) -> Result<()> {
     let mut failed = false;
     for a in attached {
         if let Err(e) = loader::detach(maps, a) {

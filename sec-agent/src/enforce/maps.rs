@@ -63,10 +63,11 @@ pub struct KernelMaps {
     stats: PerCpuArray<MapData, Counter>,
     notes: HashMap<MapData, NoteKey, Note>,
     ifaces: HashMap<MapData, u32, IfaceInfo>,
+    http_ports: Array<MapData, u8>,
 }
 
 /// Every map name, in the order `status` reports them.
-pub const ALL_MAPS: [&str; 12] = [
+pub const ALL_MAPS: [&str; 13] = [
     m::BAN_V4,
     m::BAN_V6,
     m::RANGE_V4,
@@ -79,6 +80,7 @@ pub const ALL_MAPS: [&str; 12] = [
     m::STATS,
     m::BAN_NOTES,
     m::IFACES,
+    m::HTTP_PORTS,
 ];
 
 impl KernelMaps {
@@ -132,6 +134,7 @@ impl KernelMaps {
             stats: typed!(m::STATS),
             notes: typed!(m::BAN_NOTES),
             ifaces: typed!(m::IFACES),
+            http_ports: typed!(m::HTTP_PORTS),
         })
     }
 
@@ -281,6 +284,20 @@ impl KernelMaps {
 
     // ---- allowlist --------------------------------------------------------------------
 
+    /// Whether `addr` falls in an allowlisted network (a longest-prefix lookup, as the
+    /// kernel does it).
+    pub fn allowlisted(&self, addr: IpAddr) -> Result<bool> {
+        let r = match addr.to_canonical() {
+            IpAddr::V4(a) => self.allow_v4.get(&Key::new(32, a.octets()), 0).map(|_| ()),
+            IpAddr::V6(a) => self.allow_v6.get(&Key::new(128, a.octets()), 0).map(|_| ()),
+        };
+        match r {
+            Ok(()) => Ok(true),
+            Err(MapError::KeyNotFound) => Ok(false),
+            Err(e) => Err(e).context("reading the allowlist"),
+        }
+    }
+
     /// Adds a network to the allowlist (idempotent).
     ///
     /// # Errors
@@ -383,6 +400,27 @@ impl KernelMaps {
             }
         }
         Ok(out)
+    }
+
+    // ---- capture ----------------------------------------------------------------------
+
+    /// Makes `ports` the HTTP ports whose traffic the capture filter passes (replacing the
+    /// previous set).
+    pub fn set_http_ports(&mut self, ports: &[u16]) -> Result<()> {
+        for port in 0..=u16::MAX {
+            let want = u8::from(ports.contains(&port));
+            if self
+                .http_ports
+                .get(&port.into(), 0)
+                .context("reading http_ports")?
+                != want
+            {
+                self.http_ports
+                    .set(port.into(), want, 0)
+                    .context("writing http_ports")?;
+            }
+        }
+        Ok(())
     }
 
     // ---- counters, fill levels, interfaces --------------------------------------------

@@ -4,5 +4,6 @@
 pub mod bpffs;
 pub mod loader;
 pub mod maps;
+pub mod sockdiag;
 
 pub use maps::KernelMaps;

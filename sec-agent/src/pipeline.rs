@@ -1,0 +1,344 @@
+//! The inspection pipeline, stage by stage on one thread: capture -> reassemble -> parse ->
+//! normalize -> detect -> decide -> enforce. A ban is written to the kernel map right after
+//! the request that earned it is parsed, before anything is logged.
+
+use std::{
+    mem,
+    net::IpAddr,
+    os::fd::AsRawFd as _,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Result;
+use sec_agent_common::{BanEntry, BanReason};
+use serde_json::{Map, Value, json};
+
+use crate::{
+    capture::{PacketRing, decode},
+    clock,
+    config::{Config, RequestsLog},
+    decide::{Action, Decider},
+    detect::{self, Detection, DetectionKind, Finding, RequestInfo, ResponseInfo},
+    enforce::{KernelMaps, sockdiag},
+    events::EventLog,
+    net::Target,
+    normalize::Inspection,
+    parse::{Head, HttpEvent, HttpFlow, Limits},
+    reassemble::{Direction, FlowKey, Reassembler, ReassemblyConfig},
+};
+
+/// Counters of the user-space pipeline (monotonic).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PipelineStats {
+    /// Frames read from the capture rings.
+    pub frames: u64,
+    /// Frames that were not a decodable TCP segment.
+    pub decode_errors: u64,
+    /// Requests parsed and inspected.
+    pub requests: u64,
+    /// Responses parsed.
+    pub responses: u64,
+    /// Directions of flows that stopped parsing (not HTTP, oversized, bad framing).
+    pub parse_errors: u64,
+    /// Findings reported by the detections.
+    pub findings: u64,
+    /// Bans written to the kernel.
+    pub bans: u64,
+    /// Bans that could not be written (map full, ...).
+    pub ban_errors: u64,
+    /// TCP connections of banned sources destroyed.
+    pub connections_destroyed: u64,
+}
+
+/// One pipeline instance with all its state.
+pub struct Pipeline {
+    reassembler: Reassembler<HttpFlow>,
+    limits: Limits,
+    http_ports: Vec<bool>,
+    detections: Vec<Box<dyn Detection>>,
+    decider: Decider,
+    maps: KernelMaps,
+    events: EventLog,
+    requests_log: RequestsLog,
+    ignore_paths: Vec<String>,
+    stats: PipelineStats,
+    pending: Vec<(FlowKey, HttpEvent)>,
+    sockdiag_warned: bool,
+}
+
+impl Pipeline {
+    /// Builds the pipeline from the config, writing bans through `maps`.
+    ///
+    /// # Errors
+    /// Detection setup failed (unreadable pattern file, invalid regex).
+    pub fn new(config: &Config, maps: KernelMaps, events: EventLog) -> Result<Pipeline> {
+        let mut http_ports = vec![false; 1 << 16];
+        for &p in &config.capture.http_ports {
+            http_ports[usize::from(p)] = true;
+        }
+        let r = &config.reassembly;
+        Ok(Pipeline {
+            reassembler: Reassembler::new(ReassemblyConfig {
+                max_flows: r.max_flows,
+                max_flow_buffer: r.max_flow_buffer,
+                max_total_buffer: r.max_total_buffer,
+                idle_timeout: r.idle_timeout,
+            }),
+            limits: Limits {
+                max_head: config.http.max_head_bytes,
+                max_headers: config.http.max_headers,
+                body_limit: config.http.body_inspect_limit,
+            },
+            http_ports,
+            detections: detect::registry(&config.detections)?,
+            decider: Decider::new(config.detections.clone(), config.decide.clone()),
+            maps,
+            events,
+            requests_log: config.events.requests_log,
+            ignore_paths: config.detections.ignore_paths.clone(),
+            stats: PipelineStats::default(),
+            pending: Vec::new(),
+            sockdiag_warned: false,
+        })
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> PipelineStats {
+        self.stats
+    }
+
+    /// Reassembly counters so far.
+    pub fn reassembly_stats(&self) -> crate::reassemble::ReassemblyStats {
+        self.reassembler.stats()
+    }
+
+    /// Processes one captured frame.
+    pub fn on_frame(&mut self, frame: &[u8], now: Instant) {
+        self.stats.frames += 1;
+        let Ok(segment) = decode(frame) else {
+            self.stats.decode_errors += 1;
+            return;
+        };
+        let direction = if self.http_ports[usize::from(segment.dst.port())] {
+            Direction::ToServer
+        } else if self.http_ports[usize::from(segment.src.port())] {
+            Direction::ToClient
+        } else {
+            return;
+        };
+        let (limits, pending) = (&self.limits, &mut self.pending);
+        self.reassembler
+            .push(&segment, direction, now, |key, dir, event, flow| {
+                collect(pending, key, dir, event, flow, limits)
+            });
+        self.drain(now);
+    }
+
+    /// Housekeeping: drops idle flows. Call about once a second.
+    pub fn tick(&mut self, now: Instant) {
+        let (limits, pending) = (&self.limits, &mut self.pending);
+        self.reassembler.expire(now, |key, dir, event, flow| {
+            collect(pending, key, dir, event, flow, limits)
+        });
+        self.drain(now);
+    }
+
+    fn drain(&mut self, now: Instant) {
+        for (key, event) in mem::take(&mut self.pending) {
+            match event {
+                HttpEvent::Request(request) => self.on_request(&key, &request, now),
+                HttpEvent::Response { request, response } => {
+                    self.stats.responses += 1;
+                    let Head::Response { status } = response.head else {
+                        continue;
+                    };
+                    let info = ResponseInfo {
+                        client: key.client.ip(),
+                        now,
+                        status,
+                        request: request.as_ref(),
+                    };
+                    let mut findings = Vec::new();
+                    for d in &mut self.detections {
+                        d.on_response(&info, &mut findings);
+                    }
+                    self.act(&key, None, findings, now);
+                }
+                HttpEvent::Error { direction, error } => {
+                    self.stats.parse_errors += 1;
+                    tracing::debug!(client = %key.client, server = %key.server, ?direction, %error, "not parsing this flow direction any more");
+                }
+            }
+        }
+    }
+
+    fn on_request(&mut self, key: &FlowKey, request: &crate::parse::Message, now: Instant) {
+        self.stats.requests += 1;
+        let inspection = Inspection::of(request);
+        let ignored = self
+            .ignore_paths
+            .iter()
+            .any(|p| inspection.path.starts_with(p.as_str()));
+        let info = RequestInfo {
+            source: key.client.ip(),
+            now,
+            inspection: &inspection,
+        };
+        let mut findings = Vec::new();
+        for d in &mut self.detections {
+            if !ignored || d.kind() == DetectionKind::RequestFlood {
+                d.on_request(&info, &mut findings);
+            }
+        }
+        let rejected = !findings.is_empty();
+        self.act(key, Some(&inspection), findings, now);
+        if self.requests_log == RequestsLog::All
+            || (rejected && self.requests_log == RequestsLog::Rejected)
+        {
+            let mut fields = request_fields(key, Some(&inspection));
+            fields.insert("rejected".into(), json!(rejected));
+            self.events.write("request", fields);
+        }
+    }
+
+    fn act(
+        &mut self,
+        key: &FlowKey,
+        inspection: Option<&Inspection>,
+        findings: Vec<Finding>,
+        now: Instant,
+    ) {
+        let source = key.client.ip();
+        for finding in findings {
+            self.stats.findings += 1;
+            let allowlisted = self.maps.allowlisted(source).unwrap_or_else(|e| {
+                tracing::warn!(error = %format!("{e:#}"), "allowlist lookup failed; not banning");
+                true
+            });
+            let action = self.decider.decide(source, &finding, allowlisted, now);
+            if let Action::Ban(ttl) = action {
+                self.ban(source, &finding, ttl);
+            }
+            let mut fields = request_fields(key, inspection);
+            fields.insert("detection".into(), json!(finding.detection.name()));
+            fields.insert("class".into(), json!(finding.class));
+            fields.insert("rule".into(), json!(finding.rule));
+            fields.insert("location".into(), json!(finding.location.map(|l| l.name())));
+            fields.insert("name".into(), json!(finding.name));
+            fields.insert("fragment".into(), json!(finding.fragment));
+            fields.insert("action".into(), json!(action.name()));
+            if let Action::Ban(ttl) = action {
+                fields.insert("ttl_secs".into(), json!(ttl.as_secs()));
+            }
+            self.events.write("detection", fields);
+        }
+    }
+
+    fn ban(&mut self, source: IpAddr, finding: &Finding, ttl: Duration) {
+        let entry = BanEntry {
+            expires_ns: clock::expiry_after(Some(ttl)),
+            reason: BanReason::Detection(finding.detection.code()).code(),
+            _pad: 0,
+        };
+        let note = format!("{}/{}", finding.detection.name(), finding.class);
+        // The allowlist was checked by the decider; `force` skips a second scan of it.
+        match self
+            .maps
+            .ban(Target::Addr(source), entry, Some(&note), true)
+        {
+            Ok(()) => {
+                self.stats.bans += 1;
+                match sockdiag::destroy_connections(source) {
+                    Ok(n) => self.stats.connections_destroyed += n as u64,
+                    Err(e) if !self.sockdiag_warned => {
+                        self.sockdiag_warned = true;
+                        tracing::warn!(error = %format!("{e:#}"), "cannot destroy connections of banned sources");
+                    }
+                    Err(_) => {}
+                }
+            }
+            Err(e) => {
+                self.stats.ban_errors += 1;
+                tracing::error!(%source, error = %format!("{e:#}"), "ban failed");
+            }
+        }
+    }
+}
+
+fn collect(
+    pending: &mut Vec<(FlowKey, HttpEvent)>,
+    key: &FlowKey,
+    dir: Direction,
+    event: crate::reassemble::StreamEvent<'_>,
+    flow: &mut HttpFlow,
+    limits: &Limits,
+) {
+    let mut events = Vec::new();
+    flow.on_stream(dir, event, limits, &mut events);
+    pending.extend(events.into_iter().map(|e| (*key, e)));
+}
+
+fn request_fields(key: &FlowKey, inspection: Option<&Inspection>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(
+        "src".into(),
+        json!(key.client.ip().to_canonical().to_string()),
+    );
+    m.insert("src_port".into(), json!(key.client.port()));
+    m.insert(
+        "dst".into(),
+        json!(key.server.ip().to_canonical().to_string()),
+    );
+    m.insert("dst_port".into(), json!(key.server.port()));
+    if let Some(i) = inspection {
+        m.insert("method".into(), json!(i.method));
+        m.insert("host".into(), json!(i.host));
+        m.insert(
+            "path".into(),
+            json!(i.path.chars().take(256).collect::<String>()),
+        );
+    }
+    m
+}
+
+/// Runs the pipeline on `rings` until `stop` is set; returns the final counters.
+pub fn run(
+    mut rings: Vec<PacketRing>,
+    mut pipeline: Pipeline,
+    stop: Arc<AtomicBool>,
+) -> PipelineStats {
+    let mut fds: Vec<libc::pollfd> = rings
+        .iter()
+        .map(|r| libc::pollfd {
+            fd: std::os::fd::AsFd::as_fd(r).as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let mut last_tick = Instant::now();
+    let mut last_report = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        // SAFETY: fds is a valid array of pollfd.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 100) };
+        for ring in &mut rings {
+            ring.drain(|frame, _| pipeline.on_frame(frame, Instant::now()));
+        }
+        let now = Instant::now();
+        if now.duration_since(last_tick) >= Duration::from_secs(1) {
+            pipeline.tick(now);
+            last_tick = now;
+        }
+        if now.duration_since(last_report) >= Duration::from_secs(60) {
+            let drops: u64 = rings.iter_mut().map(|r| r.stats().drops).sum();
+            tracing::info!(stats = ?pipeline.stats(), capture_drops = drops, "inspection counters");
+            last_report = now;
+        }
+    }
+    let drops: u64 = rings.iter_mut().map(|r| r.stats().drops).sum();
+    tracing::info!(stats = ?pipeline.stats(), reassembly = ?pipeline.reassembly_stats(), capture_drops = drops, "inspection stopped");
+    pipeline.stats()
+}
