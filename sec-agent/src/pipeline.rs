@@ -220,9 +220,13 @@ impl Pipeline {
                 true
             });
             let action = self.decider.decide(source, &finding, allowlisted, now);
-            if let Action::Ban(ttl) = action {
-                self.ban(source, &finding, ttl);
-            }
+            let (outcome, closed) = match action {
+                Action::Ban(ttl) => match self.ban(source, &finding, ttl) {
+                    Ok(closed) => ("ban", closed),
+                    Err(()) => ("ban_failed", None),
+                },
+                other => (other.name(), None),
+            };
             let mut fields = request_fields(key, inspection);
             fields.insert("detection".into(), json!(finding.detection.name()));
             fields.insert("class".into(), json!(finding.class));
@@ -230,15 +234,26 @@ impl Pipeline {
             fields.insert("location".into(), json!(finding.location.map(|l| l.name())));
             fields.insert("name".into(), json!(finding.name));
             fields.insert("fragment".into(), json!(finding.fragment));
-            fields.insert("action".into(), json!(action.name()));
+            fields.insert("action".into(), json!(outcome));
             if let Action::Ban(ttl) = action {
                 fields.insert("ttl_secs".into(), json!(ttl.as_secs()));
+                fields.insert("connections_closed".into(), json!(closed));
             }
-            self.events.write("detection", fields);
+            self.events.write("detection", fields.clone());
+            if outcome == "ban" {
+                self.events.write("ban", fields);
+            }
         }
     }
 
-    fn ban(&mut self, source: IpAddr, finding: &Finding, ttl: Duration) {
+    /// Bans `source`; returns how many of its connections were closed (`None` when closing
+    /// them failed), or `Err` when the ban itself failed (logged and counted).
+    fn ban(
+        &mut self,
+        source: IpAddr,
+        finding: &Finding,
+        ttl: Duration,
+    ) -> Result<Option<usize>, ()> {
         let entry = BanEntry {
             expires_ns: clock::expiry_after(Some(ttl)),
             reason: BanReason::Detection(finding.detection.code()).code(),
@@ -253,17 +268,23 @@ impl Pipeline {
             Ok(()) => {
                 self.stats.bans += 1;
                 match sockdiag::destroy_connections(source) {
-                    Ok(n) => self.stats.connections_destroyed += n as u64,
-                    Err(e) if !self.sockdiag_warned => {
-                        self.sockdiag_warned = true;
-                        tracing::warn!(error = %format!("{e:#}"), "cannot destroy connections of banned sources");
+                    Ok(n) => {
+                        self.stats.connections_destroyed += n as u64;
+                        Ok(Some(n))
                     }
-                    Err(_) => {}
+                    Err(e) => {
+                        if !self.sockdiag_warned {
+                            self.sockdiag_warned = true;
+                            tracing::warn!(error = %format!("{e:#}"), "cannot destroy connections of banned sources");
+                        }
+                        Ok(None)
+                    }
                 }
             }
             Err(e) => {
                 self.stats.ban_errors += 1;
                 tracing::error!(%source, error = %format!("{e:#}"), "ban failed");
+                Err(())
             }
         }
     }

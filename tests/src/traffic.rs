@@ -88,8 +88,18 @@ pub fn tcp_connects(ns: &str, from: Option<&str>, to: &str, timeout: Duration) -
     })
 }
 
-fn connect_from(src: std::net::IpAddr, to: SocketAddr, timeout: Duration) -> io::Result<()> {
+/// An open TCP connection from `from` in namespace `ns` to `to`.
+pub fn tcp_stream(ns: &str, from: &str, to: &str) -> TcpStream {
+    let to: SocketAddr = to.parse().expect("socket address");
+    let from = from.parse().expect("source address");
+    in_netns(ns, || connect_from(from, to, Duration::from_secs(2)))
+        .map(TcpStream::from)
+        .expect("TCP connect")
+}
+
+fn connect_from(src: std::net::IpAddr, to: SocketAddr, timeout: Duration) -> io::Result<Socket> {
     let sock = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))?;
     sock.bind(&SocketAddr::new(src, 0).into())?;
-    sock.connect_timeout(&to.into(), timeout)
+    sock.connect_timeout(&to.into(), timeout)?;
+    Ok(sock)
 }

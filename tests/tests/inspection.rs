@@ -12,8 +12,10 @@ use std::{
 use sec_agent_common::Verdict;
 use sec_agent_tests::{
     Agent, Lab,
-    http::{HttpServer, curl},
+    http::{HTTP_PORT, HttpServer, curl},
     kernel_tests_enabled,
+    lab::SERVER_V4,
+    traffic::tcp_stream,
 };
 use serde_json::Value;
 
@@ -319,3 +321,58 @@ kernel_test!(
         assert_eq!(curl(&s.lab, &s.attacker, "/", &[]), Some(200));
     }
 );
+
+/// Established TCP connections in the server namespace whose remote address is `addr`.
+fn established_from(lab: &Lab, addr: &str) -> usize {
+    let out = sec_agent_tests::run_ok(lab.in_ns(&lab.server_ns, "ss").args([
+        "-Htn",
+        "state",
+        "established",
+        "dst",
+        addr,
+    ]));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+kernel_test!(a_ban_closes_the_attackers_open_connections, {
+    let s = setup("");
+    // An idle connection the attacker opened before attacking on another one.
+    let _idle = tcp_stream(
+        &s.lab.client_ns,
+        &s.attacker,
+        &format!("{SERVER_V4}:{HTTP_PORT}"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while established_from(&s.lab, &s.attacker) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the idle connection never showed up"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    curl(
+        &s.lab,
+        &s.attacker,
+        "/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        &[],
+    );
+    wait_banned(&s.lab, &s.attacker);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while established_from(&s.lab, &s.attacker) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the attacker's connection survived the ban"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    let ban = s
+        .lab
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "ban")
+        .expect("ban event");
+    assert!(ban["connections_closed"].as_u64().unwrap() >= 1, "{ban}");
+});

@@ -12,6 +12,7 @@ use std::{
 use anyhow::{Context as _, Result, bail};
 use aya::programs::SocketFilter;
 use clap::Args;
+use sec_agent_common::BanReason;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::{
@@ -23,6 +24,7 @@ use crate::{
         KernelMaps,
         bpffs::{RunLock, ensure_pin_dir},
         loader::{self, Attachment, Loaded},
+        maps::reason_name,
     },
     error::input_error,
     events::EventLog,
@@ -111,6 +113,7 @@ pub(super) fn run(args: RunArgs, cli_pin_path: Option<PathBuf>) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     let sweep_every = config.xdp.sweep_interval;
+    let mut events = EventLog::open(&config.events.file)?;
     runtime.block_on(async {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
@@ -119,7 +122,7 @@ pub(super) fn run(args: RunArgs, cli_pin_path: Option<PathBuf>) -> Result<()> {
             tokio::select! {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
-                _ = tick.tick() => sweep(&mut loaded.maps),
+                _ = tick.tick() => sweep(&mut loaded.maps, &mut events),
             }
         }
         anyhow::Ok(())
@@ -209,10 +212,21 @@ fn apply_config(config: &Config, maps: &mut KernelMaps) -> Result<()> {
     Ok(())
 }
 
-fn sweep(maps: &mut KernelMaps) {
+/// Removes expired bans and logs an `unban` event for each.
+fn sweep(maps: &mut KernelMaps, events: &mut EventLog) {
     match maps.sweep_expired(clock::boot_ns()) {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(removed = n, "swept expired bans"),
+        Ok(expired) => {
+            for (target, entry) in expired {
+                let mut fields = serde_json::Map::new();
+                fields.insert("src".into(), serde_json::json!(target.to_string()));
+                fields.insert(
+                    "reason".into(),
+                    serde_json::json!(reason_name(BanReason::from_code(entry.reason))),
+                );
+                fields.insert("action".into(), serde_json::json!("expired"));
+                events.write("unban", fields);
+            }
+        }
         Err(e) => tracing::warn!(error = %format!("{e:#}"), "sweeping expired bans failed"),
     }
 }

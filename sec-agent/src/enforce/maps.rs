@@ -265,21 +265,20 @@ impl KernelMaps {
         Ok(out)
     }
 
-    /// Removes every ban that expired before boot-time `now_ns`; returns how many.
+    /// Removes every ban that expired before boot-time `now_ns`; returns them.
     ///
     /// Cost: one pass over all ban maps (two syscalls per entry), so at 10^6 bans a sweep
     /// takes on the order of a second of CPU; the sweep interval bounds how often.
-    pub fn sweep_expired(&mut self, now_ns: u64) -> Result<usize> {
-        let expired: Vec<Target> = self
+    pub fn sweep_expired(&mut self, now_ns: u64) -> Result<Vec<(Target, BanEntry)>> {
+        let expired: Vec<(Target, BanEntry)> = self
             .ban_entries()?
             .into_iter()
             .filter(|(_, entry)| !entry.active(now_ns))
-            .map(|(target, _)| target)
             .collect();
-        for target in &expired {
+        for (target, _) in &expired {
             self.unban(*target)?;
         }
-        Ok(expired.len())
+        Ok(expired)
     }
 
     // ---- allowlist --------------------------------------------------------------------
