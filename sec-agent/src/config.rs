@@ -692,9 +692,10 @@ mod tests {
     }
 
     #[test]
-    fn shipped_config_parses() {
+    fn shipped_config_documents_exactly_the_defaults() {
         let text = include_str!("../../config/sec-agent.toml");
-        Config::parse(text, "config/sec-agent.toml").unwrap();
+        let shipped = Config::parse(text, "config/sec-agent.toml").unwrap();
+        assert_eq!(format!("{shipped:#?}"), format!("{:#?}", Config::default()));
     }
 
     #[test]
