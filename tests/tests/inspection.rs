@@ -376,3 +376,27 @@ kernel_test!(a_ban_closes_the_attackers_open_connections, {
         .expect("ban event");
     assert!(ban["connections_closed"].as_u64().unwrap() >= 1, "{ban}");
 });
+
+kernel_test!(ipv6_attacker_is_banned_and_dropped, {
+    let s = setup("");
+    let lab = &s.lab;
+    // setup() added fd00:200::10 and ::11 along with the IPv4 clients.
+    let (attacker, benign) = ("fd00:200::10", "fd00:200::11");
+    let url = |path: &str| {
+        format!(
+            "http://[{}]:{HTTP_PORT}{path}",
+            sec_agent_tests::lab::SERVER_V6
+        )
+    };
+    assert_eq!(curl(lab, benign, &url("/"), &[]), Some(200));
+    assert_eq!(curl(lab, attacker, &url("/"), &[]), Some(200));
+    curl(lab, attacker, &url("/?id=-1+UNION+ALL+SELECT+1,2,3--"), &[]);
+    let entry = wait_banned(lab, attacker);
+    assert_eq!(entry["note"], "payload/sqli");
+    assert_eq!(
+        curl(lab, attacker, &url("/"), &[]),
+        None,
+        "the IPv6 attacker is cut off"
+    );
+    assert_eq!(curl(lab, benign, &url("/"), &[]), Some(200));
+});

@@ -3,6 +3,7 @@
 //! Every command first checks the prerequisites and runs `setup` when one is missing, so a
 //! fresh Debian machine needs nothing but `cargo xtask <command>`.
 
+mod lab;
 mod setup;
 mod test;
 
@@ -32,6 +33,10 @@ enum Task {
         #[arg(long)]
         release: bool,
     },
+    /// The main job, end to end: a lab of namespaces (server, client, attackers), a real
+    /// HTTP server, the agent, benign browsing and attacks; prints events, bans and counters,
+    /// checks every attacker is cut off, cleans up. Needs root.
+    Lab,
     /// Build (release) and run `sec-agent run` with these arguments, e.g. `--iface eth0`.
     Run {
         /// Arguments for `sec-agent run`.
@@ -75,6 +80,10 @@ fn run(cli: Cli) -> Result<()> {
             status(&mut cargo(&["build", "--release", "-p", "sec-agent"]))?;
             let bin = workspace_root().join("target/release/sec-agent");
             status(Command::new(bin).arg("run").args(args))
+        }
+        Task::Lab => {
+            setup::ensure()?;
+            lab::run(&workspace_root())
         }
         Task::Lint => {
             setup::ensure()?;
