@@ -276,20 +276,27 @@ pub fn run(root: &Path) -> Result<()> {
 
     println!("== lab: server {SERVER}:{PORT}, client {CLIENT}, attackers 10.200.7.11-17");
     lab.server = Some(
-        lab.nsenter("srv", "python3")
-            .args([
-                "-m",
-                "http.server",
-                &PORT.to_string(),
-                "--bind",
-                SERVER,
-                "--directory",
-            ])
-            .arg(lab.dir.join("www"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting python3 -m http.server")?,
+        lab.nsenter(
+            "srv",
+            if Path::new("/usr/bin/python3").exists() {
+                "/usr/bin/python3"
+            } else {
+                "python3"
+            },
+        )
+        .args([
+            "-m",
+            "http.server",
+            &PORT.to_string(),
+            "--bind",
+            SERVER,
+            "--directory",
+        ])
+        .arg(lab.dir.join("www"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting python3 -m http.server")?,
     );
     let mut agent = lab
         .nsenter("srv", &bin)
