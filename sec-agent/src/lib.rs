@@ -20,6 +20,7 @@ pub mod normalize;
 pub mod parse;
 pub mod pipeline;
 pub mod reassemble;
+pub mod state;
 
 /// The XDP object, built by `build.rs` (aya-build) for `bpfel-unknown-none`.
 pub static EBPF_OBJECT: &[u8] =
