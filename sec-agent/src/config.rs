@@ -37,6 +37,12 @@ pub struct Config {
     pub decide: DecideSection,
     /// `[events]`: the JSON event log.
     pub events: EventsSection,
+    /// `[state]`: the journal and reconciliation.
+    pub state: StateSection,
+    /// `[control]`: the control socket.
+    pub control: ControlSection,
+    /// `[metrics]`: the Prometheus endpoint.
+    pub metrics: MetricsSection,
 }
 
 /// How XDP is attached.
@@ -572,6 +578,57 @@ impl Default for EventsSection {
         EventsSection {
             file: PathBuf::from("/var/log/sec-agent/events.jsonl"),
             requests_log: RequestsLog::Rejected,
+        }
+    }
+}
+
+/// `[state]`. The state directory itself comes from `run --state-dir`, else
+/// `$STATE_DIRECTORY` (set by systemd's `StateDirectory=`), else `/var/lib/sec-agent`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateSection {
+    /// How often the kernel maps are compared with the desired state and repaired.
+    #[serde(deserialize_with = "duration")]
+    pub reconcile_interval: Duration,
+}
+
+impl Default for StateSection {
+    fn default() -> Self {
+        StateSection {
+            reconcile_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `[control]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlSection {
+    /// Unix socket for the CLI (mode 0600, root only).
+    pub socket: PathBuf,
+}
+
+impl Default for ControlSection {
+    fn default() -> Self {
+        ControlSection {
+            socket: PathBuf::from(crate::control::DEFAULT_SOCKET),
+        }
+    }
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// Address of the `/metrics` endpoint; empty string turns it off. Binding beyond
+    /// loopback exposes traffic data (addresses, paths, counts) to the network.
+    pub listen: String,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        MetricsSection {
+            listen: "127.0.0.1:9891".into(),
         }
     }
 }

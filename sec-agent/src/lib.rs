@@ -10,17 +10,22 @@ pub mod capture;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod control;
+pub mod daemon;
 pub mod decide;
 pub mod detect;
 pub mod enforce;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod net;
 pub mod normalize;
 pub mod parse;
 pub mod pipeline;
 pub mod reassemble;
+pub mod sources;
 pub mod state;
+pub mod systemd;
 
 /// The XDP object, built by `build.rs` (aya-build) for `bpfel-unknown-none`.
 pub static EBPF_OBJECT: &[u8] =

@@ -9,27 +9,41 @@ use std::{
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
+        mpsc,
     },
     time::{Duration, Instant},
 };
 
 use anyhow::Result;
-use sec_agent_common::{BanEntry, BanReason};
+use sec_agent_common::BanReason;
 use serde_json::{Map, Value, json};
 
 use crate::{
     capture::{PacketRing, decode},
-    clock,
     config::{Config, RequestsLog},
     decide::{Action, Decider},
     detect::{self, Detection, DetectionKind, Finding, RequestInfo, ResponseInfo},
-    enforce::{KernelMaps, sockdiag},
+    enforce::sockdiag,
     events::EventLog,
+    metrics::Metrics,
     net::Target,
     normalize::Inspection,
     parse::{Head, HttpEvent, HttpFlow, Limits},
-    reassemble::{Direction, FlowKey, Reassembler, ReassemblyConfig},
+    reassemble::{Direction, FlowKey, Reassembler, ReassemblyConfig, ReassemblyStats},
+    sources::SourceLog,
+    state::Store,
 };
+
+/// What the pipeline shares with the rest of the agent.
+#[derive(Clone)]
+pub struct Shared {
+    /// Bans and allowlist (journal and maps).
+    pub store: Arc<Store>,
+    /// Prometheus series.
+    pub metrics: Arc<Metrics>,
+    /// Per-source memory for `sec-agent ip`.
+    pub sources: Arc<SourceLog>,
+}
 
 /// Counters of the user-space pipeline (monotonic).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,8 +75,9 @@ pub struct Pipeline {
     http_ports: Vec<bool>,
     detections: Vec<Box<dyn Detection>>,
     decider: Decider,
-    maps: KernelMaps,
+    shared: Shared,
     events: EventLog,
+    published: ReassemblyStats,
     requests_log: RequestsLog,
     ignore_paths: Vec<String>,
     stats: PipelineStats,
@@ -71,11 +86,11 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Builds the pipeline from the config, writing bans through `maps`.
+    /// Builds the pipeline from the config, banning through `shared.store`.
     ///
     /// # Errors
     /// Detection setup failed (unreadable pattern file, invalid regex).
-    pub fn new(config: &Config, maps: KernelMaps, events: EventLog) -> Result<Pipeline> {
+    pub fn new(config: &Config, shared: Shared, events: EventLog) -> Result<Pipeline> {
         let mut http_ports = vec![false; 1 << 16];
         for &p in &config.capture.http_ports {
             http_ports[usize::from(p)] = true;
@@ -96,14 +111,38 @@ impl Pipeline {
             http_ports,
             detections: detect::registry(&config.detections)?,
             decider: Decider::new(config.detections.clone(), config.decide.clone()),
-            maps,
+            shared,
             events,
+            published: ReassemblyStats::default(),
             requests_log: config.events.requests_log,
             ignore_paths: config.detections.ignore_paths.clone(),
             stats: PipelineStats::default(),
             pending: Vec::new(),
             sockdiag_warned: false,
         })
+    }
+
+    /// Applies a reloaded config: detections, their modes, thresholds and lists, decide
+    /// policy, parsing limits, HTTP ports and the request log tier. Flows and their parse
+    /// state are kept; per-source detection windows start over.
+    ///
+    /// # Errors
+    /// Detection setup failed; the previous settings stay.
+    pub fn reconfigure(&mut self, config: &Config) -> Result<()> {
+        self.detections = detect::registry(&config.detections)?;
+        self.decider = Decider::new(config.detections.clone(), config.decide.clone());
+        self.limits = Limits {
+            max_head: config.http.max_head_bytes,
+            max_headers: config.http.max_headers,
+            body_limit: config.http.body_inspect_limit,
+        };
+        self.http_ports = vec![false; 1 << 16];
+        for &p in &config.capture.http_ports {
+            self.http_ports[usize::from(p)] = true;
+        }
+        self.requests_log = config.events.requests_log;
+        self.ignore_paths = config.detections.ignore_paths.clone();
+        Ok(())
     }
 
     /// Counters so far.
@@ -145,6 +184,21 @@ impl Pipeline {
             collect(pending, key, dir, event, flow, limits)
         });
         self.drain(now);
+        let m = &self.shared.metrics;
+        m.flows.set(self.reassembler.len() as i64);
+        let st = self.reassembler.stats();
+        let last = mem::replace(&mut self.published, st);
+        let caps = [
+            ("flow_buffer", st.flow_buffer_caps - last.flow_buffer_caps),
+            (
+                "total_buffer",
+                st.total_buffer_caps - last.total_buffer_caps,
+            ),
+            ("flows", st.flows_evicted - last.flows_evicted),
+        ];
+        for (cap, n) in caps {
+            m.reassembly_caps.with_label_values(&[cap]).inc_by(n);
+        }
     }
 
     fn drain(&mut self, now: Instant) {
@@ -153,9 +207,15 @@ impl Pipeline {
                 HttpEvent::Request(request) => self.on_request(&key, &request, now),
                 HttpEvent::Response { request, response } => {
                     self.stats.responses += 1;
+                    self.shared.metrics.responses.inc();
                     let Head::Response { status } = response.head else {
                         continue;
                     };
+                    if (400..500).contains(&status) {
+                        self.shared
+                            .sources
+                            .update(key.client.ip(), |s| s.client_errors += 1);
+                    }
                     let info = ResponseInfo {
                         client: key.client.ip(),
                         now,
@@ -170,6 +230,7 @@ impl Pipeline {
                 }
                 HttpEvent::Error { direction, error } => {
                     self.stats.parse_errors += 1;
+                    self.shared.metrics.parse_errors.inc();
                     tracing::debug!(client = %key.client, server = %key.server, ?direction, %error, "not parsing this flow direction any more");
                 }
             }
@@ -178,6 +239,10 @@ impl Pipeline {
 
     fn on_request(&mut self, key: &FlowKey, request: &crate::parse::Message, now: Instant) {
         self.stats.requests += 1;
+        self.shared.metrics.requests.inc();
+        self.shared
+            .sources
+            .update(key.client.ip(), |s| s.requests += 1);
         let inspection = Inspection::of(request);
         let ignored = self
             .ignore_paths
@@ -215,7 +280,7 @@ impl Pipeline {
         let source = key.client.ip();
         for finding in findings {
             self.stats.findings += 1;
-            let allowlisted = self.maps.allowlisted(source).unwrap_or_else(|e| {
+            let allowlisted = self.shared.store.allowlisted(source).unwrap_or_else(|e| {
                 tracing::warn!(error = %format!("{e:#}"), "allowlist lookup failed; not banning");
                 true
             });
@@ -240,7 +305,25 @@ impl Pipeline {
                 fields.insert("connections_closed".into(), json!(closed));
             }
             self.events.write("detection", fields.clone());
+            let (mode, _) = self.decider.policy(&finding);
+            self.shared
+                .metrics
+                .detections
+                .with_label_values(&[finding.detection.name(), &finding.class, mode.name()])
+                .inc();
+            self.shared.sources.detection(
+                source,
+                finding.detection.name(),
+                &finding.class,
+                outcome,
+                &finding.fragment,
+            );
             if outcome == "ban" {
+                self.shared
+                    .metrics
+                    .bans_issued
+                    .with_label_values(&[finding.detection.name()])
+                    .inc();
                 self.events.write("ban", fields);
             }
         }
@@ -254,17 +337,18 @@ impl Pipeline {
         finding: &Finding,
         ttl: Duration,
     ) -> Result<Option<usize>, ()> {
-        let entry = BanEntry {
-            expires_ns: clock::expiry_after(Some(ttl)),
-            reason: BanReason::Detection(finding.detection.code()).code(),
-            _pad: 0,
-        };
         let note = format!("{}/{}", finding.detection.name(), finding.class);
-        // The allowlist was checked by the decider; `force` skips a second scan of it.
-        match self
-            .maps
-            .ban(Target::Addr(source), entry, Some(&note), true)
-        {
+        let reason = BanReason::Detection(finding.detection.code());
+        // The allowlist was checked by the decider; `force` skips a second scan of it. The
+        // ban is in the kernel map on return; its journal line follows within one sync.
+        match self.shared.store.ban(
+            Target::Addr(source),
+            Some(ttl),
+            reason,
+            Some(&note),
+            true,
+            false,
+        ) {
             Ok(()) => {
                 self.stats.bans += 1;
                 match sockdiag::destroy_connections(source) {
@@ -326,15 +410,17 @@ fn request_fields(key: &FlowKey, inspection: Option<&Inspection>) -> Map<String,
     m
 }
 
-/// Runs the pipeline on `rings` until `stop` is set; returns the final counters.
+/// Runs the pipeline on `rings` (with their interface names) until `stop` is set, applying
+/// configs that arrive on `reload`; returns the final counters.
 pub fn run(
-    mut rings: Vec<PacketRing>,
+    mut rings: Vec<(String, PacketRing)>,
     mut pipeline: Pipeline,
+    reload: mpsc::Receiver<Config>,
     stop: Arc<AtomicBool>,
 ) -> PipelineStats {
     let mut fds: Vec<libc::pollfd> = rings
         .iter()
-        .map(|r| libc::pollfd {
+        .map(|(_, r)| libc::pollfd {
             fd: std::os::fd::AsFd::as_fd(r).as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
@@ -342,24 +428,41 @@ pub fn run(
         .collect();
     let mut last_tick = Instant::now();
     let mut last_report = Instant::now();
+    let mut drops_seen = vec![0u64; rings.len()];
     while !stop.load(Ordering::Relaxed) {
         // SAFETY: fds is a valid array of pollfd.
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 100) };
-        for ring in &mut rings {
+        for (_, ring) in &mut rings {
             ring.drain(|frame, _| pipeline.on_frame(frame, Instant::now()));
+        }
+        while let Ok(config) = reload.try_recv() {
+            match pipeline.reconfigure(&config) {
+                Ok(()) => tracing::info!("inspection reconfigured"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "inspection reconfiguration failed; keeping the previous settings")
+                }
+            }
         }
         let now = Instant::now();
         if now.duration_since(last_tick) >= Duration::from_secs(1) {
             pipeline.tick(now);
+            for (i, (iface, ring)) in rings.iter_mut().enumerate() {
+                let drops = ring.stats().drops;
+                pipeline
+                    .shared
+                    .metrics
+                    .ring_drops
+                    .with_label_values(&[iface.as_str()])
+                    .inc_by(drops - drops_seen[i]);
+                drops_seen[i] = drops;
+            }
             last_tick = now;
         }
         if now.duration_since(last_report) >= Duration::from_secs(60) {
-            let drops: u64 = rings.iter_mut().map(|r| r.stats().drops).sum();
-            tracing::info!(stats = ?pipeline.stats(), capture_drops = drops, "inspection counters");
+            tracing::info!(stats = ?pipeline.stats(), capture_drops = drops_seen.iter().sum::<u64>(), "inspection counters");
             last_report = now;
         }
     }
-    let drops: u64 = rings.iter_mut().map(|r| r.stats().drops).sum();
-    tracing::info!(stats = ?pipeline.stats(), reassembly = ?pipeline.reassembly_stats(), capture_drops = drops, "inspection stopped");
+    tracing::info!(stats = ?pipeline.stats(), reassembly = ?pipeline.reassembly_stats(), capture_drops = drops_seen.iter().sum::<u64>(), "inspection stopped");
     pipeline.stats()
 }

@@ -180,11 +180,22 @@ impl Lab {
             .dir
             .join(format!("agent-{}.toml", N.fetch_add(1, Ordering::SeqCst)));
         let text = format!(
-            "[events]\nfile = \"{}\"\n\n{extra}",
-            self.events_path().display()
+            "[events]\nfile = \"{}\"\n\n[control]\nsocket = \"{}\"\n\n{extra}",
+            self.events_path().display(),
+            self.control_socket().display()
         );
         fs::write(&path, text).expect("write agent config");
         path.to_string_lossy().into_owned()
+    }
+
+    /// The agent's control socket in this lab.
+    pub fn control_socket(&self) -> PathBuf {
+        self.dir.join("control.sock")
+    }
+
+    /// The agent's state directory (journal) in this lab.
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.join("state")
     }
 
     /// The agent's event log in this lab.
@@ -207,7 +218,11 @@ impl Lab {
     /// pinned maps do not belong to any network namespace).
     pub fn cli_cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(agent_bin());
-        cmd.arg("--pin-path").arg(&self.pin_path).args(args);
+        cmd.arg("--pin-path")
+            .arg(&self.pin_path)
+            .arg("--control-socket")
+            .arg(self.control_socket())
+            .args(args);
         cmd
     }
 

@@ -591,6 +591,8 @@ fn keep_attached_survives_a_normal_stop() {
         )
         .arg("--pin-path")
         .arg(&lab.pin_path)
+        .arg("--control-socket")
+        .arg(lab.control_socket())
         .args(["run", "--iface", &lab.server_if])
         .output()
         .unwrap();
@@ -611,6 +613,8 @@ fn a_failed_start_leaves_nothing_attached() {
         )
         .arg("--pin-path")
         .arg(&lab.pin_path)
+        .arg("--control-socket")
+        .arg(lab.control_socket())
         .args(["run", "--iface", &lab.server_if, "--iface", "nosuch0"])
         .output()
         .unwrap();

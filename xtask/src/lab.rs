@@ -201,6 +201,8 @@ impl Lab {
         let out = Command::new(bin)
             .arg("--pin-path")
             .arg(self.bpffs.join("sec-agent"))
+            .arg("--control-socket")
+            .arg(self.dir.join("control.sock"))
             .args(args)
             .output()?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -269,8 +271,9 @@ pub fn run(root: &Path) -> Result<()> {
     fs::write(
         &config,
         format!(
-            "[events]\nfile = \"{}\"\n\n[detections.request_flood]\nthreshold = 50\n",
-            events.display()
+            "[events]\nfile = \"{}\"\n\n[control]\nsocket = \"{}\"\n\n[detections.request_flood]\nthreshold = 50\n",
+            events.display(),
+            lab.dir.join("control.sock").display()
         ),
     )?;
 
@@ -304,6 +307,8 @@ pub fn run(root: &Path) -> Result<()> {
         .arg(lab.bpffs.join("sec-agent"))
         .args(["run", "--iface", "lsrv", "--config"])
         .arg(&config)
+        .arg("--state-dir")
+        .arg(lab.dir.join("state"))
         .stderr(Stdio::piped())
         .spawn()
         .context("starting the agent")?;

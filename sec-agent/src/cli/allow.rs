@@ -5,7 +5,7 @@ use clap::Subcommand;
 use ipnet::IpNet;
 
 use super::output::{print_list, remove_each};
-use crate::enforce::KernelMaps;
+use crate::control::Request;
 
 /// `allow` subcommands.
 #[derive(Debug, Subcommand)]
@@ -30,23 +30,48 @@ pub enum AllowCmd {
     },
 }
 
-pub(super) fn exec(cmd: AllowCmd, maps: &mut KernelMaps) -> Result<()> {
+pub(super) fn exec(cmd: AllowCmd, ctx: &super::Ctx) -> Result<()> {
+    let strings = |nets: &[IpNet]| nets.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     match cmd {
         AllowCmd::Add { nets } => {
+            if let Some(mut agent) = ctx.agent() {
+                agent.call(&Request::Allow {
+                    nets: strings(&nets),
+                })?;
+                for n in nets {
+                    println!("allowed {n}");
+                }
+                return Ok(());
+            }
+            ctx.direct_note();
+            let mut maps = ctx.maps()?;
             for net in nets {
                 maps.allow(net)?;
                 println!("allowed {net}");
             }
             Ok(())
         }
-        AllowCmd::Del { nets } => remove_each(
-            nets,
-            |n| maps.disallow(*n),
-            "removed from the allowlist:",
-            "not in the allowlist",
-        ),
+        AllowCmd::Del { nets } => {
+            if let Some(mut agent) = ctx.agent() {
+                agent.call(&Request::Disallow {
+                    nets: strings(&nets),
+                })?;
+                for n in nets {
+                    println!("removed from the allowlist: {n}");
+                }
+                return Ok(());
+            }
+            ctx.direct_note();
+            let mut maps = ctx.maps()?;
+            remove_each(
+                nets,
+                |n| maps.disallow(*n),
+                "removed from the allowlist:",
+                "not in the allowlist",
+            )
+        }
         AllowCmd::List { json } => {
-            print_list(&maps.allowlist()?, json);
+            print_list(&ctx.maps()?.allowlist()?, json);
             Ok(())
         }
     }

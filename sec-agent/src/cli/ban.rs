@@ -8,11 +8,7 @@ use sec_agent_common::{BanEntry, BanReason};
 use serde_json::json;
 
 use super::output::{print_json, remaining, remove_each};
-use crate::{
-    clock,
-    enforce::{KernelMaps, maps::reason_name},
-    net::Target,
-};
+use crate::{clock, control::Request, enforce::maps::reason_name, net::Target};
 
 /// `ban` subcommands.
 #[derive(Debug, Subcommand)]
@@ -46,7 +42,7 @@ pub enum BanCmd {
     },
 }
 
-pub(super) fn exec(cmd: BanCmd, maps: &mut KernelMaps) -> Result<()> {
+pub(super) fn exec(cmd: BanCmd, ctx: &super::Ctx) -> Result<()> {
     match cmd {
         BanCmd::Add {
             target,
@@ -54,6 +50,18 @@ pub(super) fn exec(cmd: BanCmd, maps: &mut KernelMaps) -> Result<()> {
             reason,
             force,
         } => {
+            if let Some(mut agent) = ctx.agent() {
+                agent.call(&Request::Ban {
+                    target: target.to_string(),
+                    ttl_secs: ttl.map(|t| t.as_secs().max(1)),
+                    note: reason,
+                    force,
+                })?;
+                println!("banned {target} ({})", remaining(ttl));
+                return Ok(());
+            }
+            ctx.direct_note();
+            let mut maps = ctx.maps()?;
             let entry = BanEntry {
                 expires_ns: clock::expiry_after(ttl),
                 reason: BanReason::Manual.code(),
@@ -64,10 +72,21 @@ pub(super) fn exec(cmd: BanCmd, maps: &mut KernelMaps) -> Result<()> {
             Ok(())
         }
         BanCmd::Del { targets } => {
+            if let Some(mut agent) = ctx.agent() {
+                let v = agent.call(&Request::Unban {
+                    targets: targets.iter().map(|t| t.to_string()).collect(),
+                })?;
+                for t in v["unbanned"].as_array().into_iter().flatten() {
+                    println!("unbanned {}", t.as_str().unwrap_or(""));
+                }
+                return Ok(());
+            }
+            ctx.direct_note();
+            let mut maps = ctx.maps()?;
             remove_each(targets, |t| maps.unban(*t), "unbanned", "not banned")
         }
         BanCmd::List { json } => {
-            let bans = maps.bans()?;
+            let bans = ctx.maps()?.bans()?;
             if json {
                 let rows = bans
                     .iter()

@@ -6,6 +6,7 @@
 
 mod allow;
 mod ban;
+mod ip;
 mod output;
 mod ports;
 mod ratelimit;
@@ -20,6 +21,7 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     config::Config,
+    control::{Client, Request},
     enforce::KernelMaps,
     error::exit_code,
     net::{PortSpec, Target, TargetError},
@@ -32,6 +34,14 @@ pub struct Cli {
     /// Directory (on a bpffs) holding the pinned maps and links.
     #[arg(long, global = true, env = "SEC_AGENT_PIN_PATH", value_name = "DIR")]
     pub pin_path: Option<PathBuf>,
+    /// The running agent's control socket.
+    #[arg(
+        long,
+        global = true,
+        env = "SEC_AGENT_CONTROL_SOCKET",
+        value_name = "PATH"
+    )]
+    pub control_socket: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -56,8 +66,13 @@ pub enum Command {
     Ports(ports::PortsCmd),
     /// Packet and byte counters per XDP verdict.
     Stats(stats::StatsArgs),
-    /// Interfaces, attach modes, program and link ids, map fill levels.
+    /// Interfaces, attach modes, program and link ids, map fill levels, agent state.
     Status(status::StatusArgs),
+    /// Everything known about one address: ban, why and until when, allowlist, counters,
+    /// recent detections.
+    Ip(ip::IpArgs),
+    /// Make the running agent re-read its config file (like SIGHUP, but reports errors).
+    Reload,
     /// Check a configuration file and exit non-zero on any error.
     CheckConfig {
         /// The TOML file.
@@ -78,24 +93,65 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Where the CLI finds the maps and the agent.
+pub(crate) struct Ctx {
+    pin_path: PathBuf,
+    socket: PathBuf,
+}
+
+impl Ctx {
+    fn maps(&self) -> Result<KernelMaps> {
+        KernelMaps::open(&self.pin_path)
+    }
+
+    /// The running agent, if one answers on the control socket.
+    fn agent(&self) -> Option<Client> {
+        Client::connect(&self.socket)
+    }
+
+    /// Says that a change bypasses the agent (none is running).
+    fn direct_note(&self) {
+        eprintln!(
+            "note: no agent answers on {}: changing the pinned maps directly (not journaled; \
+             the agent adopts the change when it starts)",
+            self.socket.display()
+        );
+    }
+}
+
 fn dispatch(cli: Cli) -> Result<()> {
-    let pin_path = cli
-        .pin_path
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(crate::DEFAULT_PIN_PATH));
+    let ctx = Ctx {
+        pin_path: cli
+            .pin_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::DEFAULT_PIN_PATH)),
+        socket: cli
+            .control_socket
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::control::DEFAULT_SOCKET)),
+    };
     match cli.command {
-        Command::Run(args) => run::run(args, cli.pin_path),
+        Command::Run(args) => run::run(args, cli.pin_path, cli.control_socket),
         Command::CheckConfig { file } => {
             Config::from_file(&file).map_err(|e| crate::error::input_error(e.to_string()))?;
             println!("{}: ok", file.display());
             Ok(())
         }
-        Command::Ban(cmd) => ban::exec(cmd, &mut KernelMaps::open(&pin_path)?),
-        Command::Allow(cmd) => allow::exec(cmd, &mut KernelMaps::open(&pin_path)?),
-        Command::Ratelimit(cmd) => ratelimit::exec(cmd, &mut KernelMaps::open(&pin_path)?),
-        Command::Ports(cmd) => ports::exec(cmd, &mut KernelMaps::open(&pin_path)?),
-        Command::Stats(args) => stats::exec(args, &KernelMaps::open(&pin_path)?),
-        Command::Status(args) => status::exec(args, &KernelMaps::open(&pin_path)?),
+        Command::Ban(cmd) => ban::exec(cmd, &ctx),
+        Command::Allow(cmd) => allow::exec(cmd, &ctx),
+        Command::Ratelimit(cmd) => ratelimit::exec(cmd, &mut ctx.maps()?),
+        Command::Ports(cmd) => ports::exec(cmd, &mut ctx.maps()?),
+        Command::Stats(args) => stats::exec(args, &ctx.maps()?),
+        Command::Status(args) => status::exec(args, &ctx),
+        Command::Ip(args) => ip::exec(args, &ctx),
+        Command::Reload => match ctx.agent() {
+            Some(mut agent) => {
+                agent.call(&Request::Reload)?;
+                println!("config reloaded");
+                Ok(())
+            }
+            None => anyhow::bail!("no agent answers on {}", ctx.socket.display()),
+        },
     }
 }
 

@@ -8,8 +8,8 @@ use clap::Args;
 use serde_json::json;
 
 use super::output::print_json;
+use crate::control::Request;
 use crate::enforce::{
-    KernelMaps,
     bpffs::{RunLock, links_dir},
     loader::{AttachMode, recorded_name},
 };
@@ -22,8 +22,10 @@ pub struct StatusArgs {
     json: bool,
 }
 
-pub(super) fn exec(args: StatusArgs, maps: &KernelMaps) -> Result<()> {
+pub(super) fn exec(args: StatusArgs, ctx: &super::Ctx) -> Result<()> {
+    let maps = &ctx.maps()?;
     let running = RunLock::acquire(maps.pin_dir()).is_err();
+    let agent = ctx.agent().and_then(|mut a| a.call(&Request::Status).ok());
     let ifaces = maps.ifaces()?;
     let mut rows = Vec::new();
     for (ifindex, info) in &ifaces {
@@ -54,6 +56,7 @@ pub(super) fn exec(args: StatusArgs, maps: &KernelMaps) -> Result<()> {
         print_json(&json!({
             "pin_path": maps.pin_dir().display().to_string(),
             "agent_running": running,
+            "agent": agent,
             "interfaces": rows,
             "maps": fill.iter().map(|f| json!({
                 "name": f.name, "entries": f.entries, "capacity": f.capacity,

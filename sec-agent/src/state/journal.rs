@@ -105,7 +105,8 @@ impl Journal {
     /// # Errors
     /// The directory or file cannot be created, read or opened for appending.
     pub fn open(dir: &Path) -> Result<(Journal, Loaded)> {
-        fs::create_dir_all(dir).with_context(|| format!("creating state directory {}", dir.display()))?;
+        fs::create_dir_all(dir)
+            .with_context(|| format!("creating state directory {}", dir.display()))?;
         let path = dir.join("journal.jsonl");
         let loaded = load(&path)?;
         let file = OpenOptions::new()
@@ -152,7 +153,8 @@ impl Journal {
         self.tx
             .send(Msg::Compact(snapshot, tx))
             .map_err(|_| io::Error::other("journal writer stopped"))?;
-        rx.recv().unwrap_or_else(|_| Err(io::Error::other("journal writer stopped")))
+        rx.recv()
+            .unwrap_or_else(|_| Err(io::Error::other("journal writer stopped")))
     }
 }
 
@@ -215,7 +217,11 @@ fn writer(mut file: File, path: PathBuf, rx: mpsc::Receiver<Msg>) {
 }
 
 /// Writes and syncs `buf`, then answers every waiter with the outcome.
-fn flush(file: &mut File, buf: &mut Vec<u8>, waiters: &mut Vec<mpsc::SyncSender<io::Result<()>>>) -> io::Result<()> {
+fn flush(
+    file: &mut File,
+    buf: &mut Vec<u8>,
+    waiters: &mut Vec<mpsc::SyncSender<io::Result<()>>>,
+) -> io::Result<()> {
     if buf.is_empty() && waiters.is_empty() {
         return Ok(());
     }
@@ -276,10 +282,17 @@ mod tests {
             note: Some("n".into()),
         };
         j.append(&ban).wait().unwrap();
-        j.append(&Record::Allow { net: "10.0.0.0/8".into() }).wait().unwrap();
+        j.append(&Record::Allow {
+            net: "10.0.0.0/8".into(),
+        })
+        .wait()
+        .unwrap();
         drop(j);
         // A crash mid-write leaves half a line.
-        let mut f = OpenOptions::new().append(true).open(dir.join("journal.jsonl")).unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.join("journal.jsonl"))
+            .unwrap();
         f.write_all(b"{\"op\":\"ban\",\"tar").unwrap();
         let (_j, loaded) = Journal::open(&dir).unwrap();
         assert_eq!(loaded.records.len(), 2);
@@ -293,13 +306,29 @@ mod tests {
         let dir = tmpdir("compact");
         let (j, _) = Journal::open(&dir).unwrap();
         for i in 0..50 {
-            j.append_nowait(&Record::Unban { target: format!("192.0.2.{i}") });
+            j.append_nowait(&Record::Unban {
+                target: format!("192.0.2.{i}"),
+            });
         }
-        let snap = vec![Record::Allow { net: "192.0.2.0/24".into() }];
+        let snap = vec![Record::Allow {
+            net: "192.0.2.0/24".into(),
+        }];
         j.compact(snap.clone()).unwrap();
-        j.append(&Record::Disallow { net: "192.0.2.0/24".into() }).wait().unwrap();
+        j.append(&Record::Disallow {
+            net: "192.0.2.0/24".into(),
+        })
+        .wait()
+        .unwrap();
         let (_, loaded) = Journal::open(&dir).unwrap();
-        assert_eq!(loaded.records, [snap[0].clone(), Record::Disallow { net: "192.0.2.0/24".into() }]);
+        assert_eq!(
+            loaded.records,
+            [
+                snap[0].clone(),
+                Record::Disallow {
+                    net: "192.0.2.0/24".into()
+                }
+            ]
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -136,7 +136,11 @@ impl Store {
     ///
     /// # Errors
     /// The state directory or journal cannot be used, or the maps cannot be read.
-    pub fn open(state_dir: &Path, maps: KernelMaps, config_allow: &[IpNet]) -> Result<(Store, Restored)> {
+    pub fn open(
+        state_dir: &Path,
+        maps: KernelMaps,
+        config_allow: &[IpNet],
+    ) -> Result<(Store, Restored)> {
         let (journal, loaded) = Journal::open(state_dir)?;
         let mut report = Restored {
             skipped_lines: loaded.skipped,
@@ -148,10 +152,22 @@ impl Store {
         let mut disallowed: HashSet<IpNet> = HashSet::new();
         for record in &loaded.records {
             match record {
-                Record::Ban { target, expires_ms, reason, note } => {
+                Record::Ban {
+                    target,
+                    expires_ms,
+                    reason,
+                    note,
+                } => {
                     if let Ok(t) = target.parse::<Target>() {
                         removed.remove(&t);
-                        bans.insert(t, BanState { expires_ms: *expires_ms, reason: *reason, note: note.clone() });
+                        bans.insert(
+                            t,
+                            BanState {
+                                expires_ms: *expires_ms,
+                                reason: *reason,
+                                note: note.clone(),
+                            },
+                        );
                     }
                 }
                 Record::Unban { target } => {
@@ -192,7 +208,12 @@ impl Store {
         report.repairs = inner.reconcile(now)?.total();
         inner.repairs = Repairs::default();
         inner.compact().context("compacting the journal")?;
-        Ok((Store { inner: Mutex::new(inner) }, report))
+        Ok((
+            Store {
+                inner: Mutex::new(inner),
+            },
+            report,
+        ))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -263,9 +284,17 @@ impl Store {
             if !in_map && !known {
                 return Ok(false);
             }
-            inner.append(&Record::Unban { target: target.to_string() }, true)
+            inner.append(
+                &Record::Unban {
+                    target: target.to_string(),
+                },
+                true,
+            )
         };
-        ticket.expect("waited").wait().context("journal write failed")?;
+        ticket
+            .expect("waited")
+            .wait()
+            .context("journal write failed")?;
         Ok(true)
     }
 
@@ -275,9 +304,17 @@ impl Store {
             let mut inner = self.lock();
             inner.maps.allow(net)?;
             inner.allow.insert(net);
-            inner.append(&Record::Allow { net: net.to_string() }, true)
+            inner.append(
+                &Record::Allow {
+                    net: net.to_string(),
+                },
+                true,
+            )
         };
-        ticket.expect("waited").wait().context("journal write failed")?;
+        ticket
+            .expect("waited")
+            .wait()
+            .context("journal write failed")?;
         Ok(())
     }
 
@@ -299,9 +336,17 @@ impl Store {
             if !in_map && !known {
                 return Ok(false);
             }
-            inner.append(&Record::Disallow { net: net.to_string() }, true)
+            inner.append(
+                &Record::Disallow {
+                    net: net.to_string(),
+                },
+                true,
+            )
         };
-        ticket.expect("waited").wait().context("journal write failed")?;
+        ticket
+            .expect("waited")
+            .wait()
+            .context("journal write failed")?;
         Ok(true)
     }
 
@@ -340,7 +385,12 @@ impl Store {
         for (t, _) in &expired {
             inner.bans.remove(t);
             inner.maps.unban(*t)?;
-            inner.append(&Record::Unban { target: t.to_string() }, false);
+            inner.append(
+                &Record::Unban {
+                    target: t.to_string(),
+                },
+                false,
+            );
         }
         // Expired entries the maps hold without the agent knowing them (CLI fallback).
         let boot = clock::boot_ns();
@@ -430,7 +480,11 @@ impl Inner {
                 note: b.note.clone(),
             })
             .collect();
-        out.extend(self.allow.iter().map(|n| Record::Allow { net: n.to_string() }));
+        out.extend(
+            self.allow
+                .iter()
+                .map(|n| Record::Allow { net: n.to_string() }),
+        );
         out
     }
 
@@ -451,11 +505,19 @@ impl Inner {
 
     /// Takes into the desired state what only the maps hold (see the module docs); returns
     /// how many entries were adopted.
-    fn adopt(&mut self, removed: &HashSet<Target>, disallowed: &HashSet<IpNet>, now: u64) -> Result<usize> {
+    fn adopt(
+        &mut self,
+        removed: &HashSet<Target>,
+        disallowed: &HashSet<IpNet>,
+        now: u64,
+    ) -> Result<usize> {
         let boot = clock::boot_ns();
         let mut adopted = 0;
         for b in self.maps.bans()? {
-            if self.bans.contains_key(&b.target) || removed.contains(&b.target) || !b.entry.active(boot) {
+            if self.bans.contains_key(&b.target)
+                || removed.contains(&b.target)
+                || !b.entry.active(boot)
+            {
                 continue;
             }
             let expires_ms = match clock::remaining(b.entry.expires_ns) {
@@ -480,10 +542,18 @@ impl Inner {
             adopted += 1;
         }
         for net in self.maps.allowlist()? {
-            if self.allow.contains(&net) || self.config_allow.contains(&net) || disallowed.contains(&net) {
+            if self.allow.contains(&net)
+                || self.config_allow.contains(&net)
+                || disallowed.contains(&net)
+            {
                 continue;
             }
-            self.append(&Record::Allow { net: net.to_string() }, false);
+            self.append(
+                &Record::Allow {
+                    net: net.to_string(),
+                },
+                false,
+            );
             self.allow.insert(net);
             adopted += 1;
         }
@@ -492,8 +562,12 @@ impl Inner {
 
     fn reconcile(&mut self, now: u64) -> Result<Repairs> {
         let mut r = Repairs::default();
-        let in_map: HashMap<Target, BanEntry> =
-            self.maps.bans()?.into_iter().map(|b| (b.target, b.entry)).collect();
+        let in_map: HashMap<Target, BanEntry> = self
+            .maps
+            .bans()?
+            .into_iter()
+            .map(|b| (b.target, b.entry))
+            .collect();
         let desired: Vec<(Target, BanState)> = self
             .bans
             .iter()
