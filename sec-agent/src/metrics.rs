@@ -241,3 +241,78 @@ pub fn serve(
         .context("starting the metrics thread")?;
     Ok(bound)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Every series name the agent can export (vectors get one child each so they render).
+    fn exported() -> BTreeSet<String> {
+        let m = Metrics::new();
+        m.set_xdp(&[(
+            Verdict::Pass,
+            Counter {
+                packets: 1,
+                bytes: 60,
+            },
+        )]);
+        m.bans_active.with_label_values(&["manual"]).set(1);
+        m.bans_issued.with_label_values(&["payload"]).inc();
+        m.unbans.with_label_values(&["expired"]).inc();
+        m.detections
+            .with_label_values(&["payload", "sqli", "ban"])
+            .inc();
+        m.reassembly_caps.with_label_values(&["flows"]).inc();
+        m.ring_drops.with_label_values(&["eth0"]).inc();
+        m.map_fill.with_label_values(&["ban_v4"]).set(0.5);
+        m.repairs.with_label_values(&["missing"]).inc();
+        m.reloads.with_label_values(&["ok"]).inc();
+        m.render()
+            .lines()
+            .filter(|l| l.starts_with("sec_agent_"))
+            .map(|l| l.split(['{', ' ']).next().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn names_follow_prometheus_conventions() {
+        for name in exported() {
+            let counter = name.ends_with("_total");
+            assert!(name.starts_with("sec_agent_"), "{name}");
+            assert!(!name.contains("__"), "{name}");
+            if name.contains("bytes") {
+                assert!(
+                    name.ends_with("bytes_total") || name.ends_with("_bytes"),
+                    "{name}: base unit"
+                );
+            }
+            let _ = counter;
+        }
+        assert!(exported().len() >= 16, "{:?}", exported());
+    }
+
+    #[test]
+    fn dashboard_uses_only_exported_series() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../config/grafana-dashboard.json"))
+                .expect("valid JSON");
+        let names = exported();
+        let re = regex::Regex::new(r"sec_agent_[a-z_]+").unwrap();
+        let mut used = 0;
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                for m in re.find_iter(target["expr"].as_str().unwrap()) {
+                    assert!(
+                        names.contains(m.as_str()),
+                        "dashboard uses unknown series {}",
+                        m.as_str()
+                    );
+                    used += 1;
+                }
+            }
+        }
+        assert!(used >= 15);
+    }
+}

@@ -3,6 +3,7 @@
 //! Every command first checks the prerequisites and runs `setup` when one is missing, so a
 //! fresh Debian machine needs nothing but `cargo xtask <command>`.
 
+mod install;
 mod lab;
 mod setup;
 mod test;
@@ -37,6 +38,16 @@ enum Task {
     /// HTTP server, the agent, benign browsing and attacks; prints events, bans and counters,
     /// checks every attacker is cut off, cleans up. Needs root.
     Lab,
+    /// Build (release) and install the binary, the systemd unit and the default config
+    /// (an existing /etc/sec-agent/sec-agent.toml is never overwritten).
+    Install {
+        /// Installation prefix of the binary.
+        #[arg(long, default_value = "/usr/local")]
+        prefix: PathBuf,
+        /// Stage everything under this directory instead of / (for packaging).
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+    },
     /// Build (release) and run `sec-agent run` with these arguments, e.g. `--iface eth0`.
     Run {
         /// Arguments for `sec-agent run`.
@@ -80,6 +91,11 @@ fn run(cli: Cli) -> Result<()> {
             status(&mut cargo(&["build", "--release", "-p", "sec-agent"]))?;
             let bin = workspace_root().join("target/release/sec-agent");
             status(Command::new(bin).arg("run").args(args))
+        }
+        Task::Install { prefix, root } => {
+            setup::ensure()?;
+            status(&mut cargo(&["build", "--release", "-p", "sec-agent"]))?;
+            install::install(&workspace_root(), &prefix, &root)
         }
         Task::Lab => {
             setup::ensure()?;
