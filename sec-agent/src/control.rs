@@ -159,14 +159,26 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects; `None` when no agent listens there (no socket, or a stale one).
-    pub fn connect(path: &Path) -> Option<Client> {
-        let stream = UnixStream::connect(path).ok()?;
+    /// Connects; `Ok(None)` when no agent listens there (no socket, or a stale one).
+    ///
+    /// # Errors
+    /// The socket exists but this user may not use it (it is root only).
+    pub fn connect(path: &Path) -> Result<Option<Client>> {
+        let stream = match UnixStream::connect(path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                bail!(
+                    "cannot use the agent's control socket {}: permission denied (root only)",
+                    path.display()
+                )
+            }
+            Err(_) => return Ok(None),
+        };
         let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
-        Some(Client {
+        Ok(Some(Client {
             stream,
             path: path.to_path_buf(),
-        })
+        }))
     }
 
     /// Sends `request`; returns the response object.

@@ -34,7 +34,7 @@ pub(super) fn exec(cmd: AllowCmd, ctx: &super::Ctx) -> Result<()> {
     let strings = |nets: &[IpNet]| nets.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     match cmd {
         AllowCmd::Add { nets } => {
-            if let Some(mut agent) = ctx.agent() {
+            if let Some(mut agent) = ctx.agent()? {
                 agent.call(&Request::Allow {
                     nets: strings(&nets),
                 })?;
@@ -52,7 +52,7 @@ pub(super) fn exec(cmd: AllowCmd, ctx: &super::Ctx) -> Result<()> {
             Ok(())
         }
         AllowCmd::Del { nets } => {
-            if let Some(mut agent) = ctx.agent() {
+            if let Some(mut agent) = ctx.agent()? {
                 agent.call(&Request::Disallow {
                     nets: strings(&nets),
                 })?;

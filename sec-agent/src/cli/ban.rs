@@ -50,7 +50,7 @@ pub(super) fn exec(cmd: BanCmd, ctx: &super::Ctx) -> Result<()> {
             reason,
             force,
         } => {
-            if let Some(mut agent) = ctx.agent() {
+            if let Some(mut agent) = ctx.agent()? {
                 agent.call(&Request::Ban {
                     target: target.to_string(),
                     ttl_secs: ttl.map(|t| t.as_secs().max(1)),
@@ -72,7 +72,7 @@ pub(super) fn exec(cmd: BanCmd, ctx: &super::Ctx) -> Result<()> {
             Ok(())
         }
         BanCmd::Del { targets } => {
-            if let Some(mut agent) = ctx.agent() {
+            if let Some(mut agent) = ctx.agent()? {
                 let v = agent.call(&Request::Unban {
                     targets: targets.iter().map(|t| t.to_string()).collect(),
                 })?;

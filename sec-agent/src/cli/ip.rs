@@ -25,7 +25,7 @@ pub(super) fn exec(args: IpArgs, ctx: &super::Ctx) -> Result<()> {
         .addr
         .parse()
         .map_err(|_| input_error(format!("`{}` is not an IP address", args.addr)))?;
-    let info = match ctx.agent() {
+    let info = match ctx.agent()? {
         Some(mut agent) => agent.call(&Request::Ip {
             addr: addr.to_string(),
         })?,

@@ -105,7 +105,7 @@ impl Ctx {
     }
 
     /// The running agent, if one answers on the control socket.
-    fn agent(&self) -> Option<Client> {
+    fn agent(&self) -> Result<Option<Client>> {
         Client::connect(&self.socket)
     }
 
@@ -144,7 +144,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Stats(args) => stats::exec(args, &ctx.maps()?),
         Command::Status(args) => status::exec(args, &ctx),
         Command::Ip(args) => ip::exec(args, &ctx),
-        Command::Reload => match ctx.agent() {
+        Command::Reload => match ctx.agent()? {
             Some(mut agent) => {
                 agent.call(&Request::Reload)?;
                 println!("config reloaded");

@@ -25,7 +25,7 @@ pub struct StatusArgs {
 pub(super) fn exec(args: StatusArgs, ctx: &super::Ctx) -> Result<()> {
     let maps = &ctx.maps()?;
     let running = RunLock::acquire(maps.pin_dir()).is_err();
-    let agent = ctx.agent().and_then(|mut a| a.call(&Request::Status).ok());
+    let agent = ctx.agent()?.and_then(|mut a| a.call(&Request::Status).ok());
     let ifaces = maps.ifaces()?;
     let mut rows = Vec::new();
     for (ifindex, info) in &ifaces {
