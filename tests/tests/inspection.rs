@@ -154,6 +154,18 @@ kernel_test!(sqli_is_banned_and_lookalikes_are_not, {
     );
     curl(&s.lab, &s.attacker, "/?id=1%27%20OR%20%271%27%3D%271", &[]);
     assert_banned_for(&s, "payload", "sqli");
+    // The per-address view through the agent.
+    let ip: Value = serde_json::from_str(&s.lab.cli_ok(&["ip", &s.attacker, "--json"])).unwrap();
+    assert_eq!(ip["banned"], true, "{ip}");
+    assert_eq!(ip["ban"]["origin"], "payload");
+    assert_eq!(ip["ban"]["note"], "payload/sqli");
+    assert!(ip["ban"]["expires"].is_string(), "{ip}");
+    assert_eq!(ip["bans_issued"], 1);
+    assert!(ip["requests"].as_u64().unwrap() >= 2, "{ip}");
+    assert_eq!(ip["recent_detections"][0]["class"], "sqli");
+    let benign: Value = serde_json::from_str(&s.lab.cli_ok(&["ip", &s.benign, "--json"])).unwrap();
+    assert_eq!(benign["banned"], false);
+    assert!(benign["requests"].as_u64().unwrap() >= 4, "{benign}");
 });
 
 kernel_test!(xss_in_a_form_body_is_banned, {
