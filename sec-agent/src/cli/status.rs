@@ -1,4 +1,5 @@
-//! `sec-agent status`: interfaces, attach modes, program and link ids, map fill levels.
+//! `sec-agent status`: interfaces, attach modes, program and link ids, map fill levels, and
+//! the running agent's own state.
 
 use std::fs;
 
@@ -73,6 +74,26 @@ pub(super) fn exec(args: StatusArgs, ctx: &super::Ctx) -> Result<()> {
             "not running (XDP stays attached through pinned links)"
         }
     );
+    if let Some(a) = &agent {
+        println!(
+            "          pid {}, up {} s, state {}, config {}",
+            a["pid"],
+            a["uptime_secs"],
+            a["state_dir"].as_str().unwrap_or("?"),
+            a["config"].as_str().unwrap_or("(built-in defaults)")
+        );
+        let repairs: u64 = ["missing", "extra", "stale"]
+            .iter()
+            .filter_map(|k| a["repairs"][k].as_u64())
+            .sum();
+        println!(
+            "          restored {} bans ({} expired, {} adopted); {repairs} map repairs; {} requests inspected",
+            a["restored"]["bans"],
+            a["restored"]["expired"],
+            a["restored"]["adopted"],
+            a["requests_inspected"]
+        );
+    }
     println!("interfaces:");
     if rows.is_empty() {
         println!("  (none attached)");
