@@ -1,5 +1,5 @@
-//! A real HTTP server (Python's `http.server`) in the lab's server namespace, and curl as
-//! the client from the client namespace.
+//! A real HTTP server (busybox `httpd`, which also runs inside the test VMs) in the lab's
+//! server namespace, and curl as the client from the client namespace.
 
 use std::{
     fs,
@@ -21,33 +21,22 @@ pub struct HttpServer {
 
 impl HttpServer {
     /// Serves `lab.dir/www` (an `index.html` and `ok.txt`) on port [`HTTP_PORT`], IPv4 and
-    /// IPv6, and waits until it accepts connections.
+    /// IPv6 (one dual-stack socket), and waits until it accepts connections. Unknown paths
+    /// get 404, POST gets 501.
     pub fn start(lab: &Lab) -> HttpServer {
         let root = lab.dir.join("www");
         fs::create_dir_all(&root).expect("web root");
         fs::write(root.join("index.html"), "<html><body>hello</body></html>\n").expect("index");
         fs::write(root.join("ok.txt"), "ok\n").expect("ok.txt");
-        let python = if std::path::Path::new("/usr/bin/python3").exists() {
-            "/usr/bin/python3"
-        } else {
-            "python3"
-        };
         let child = lab
-            .in_ns(&lab.server_ns, python)
-            .args([
-                "-m",
-                "http.server",
-                &HTTP_PORT.to_string(),
-                "--bind",
-                "::",
-                "--directory",
-            ])
+            .in_ns(&lab.server_ns, "busybox")
+            .args(["httpd", "-f", "-p", &format!("[::]:{HTTP_PORT}"), "-h"])
             .arg(&root)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start python3 -m http.server");
+            .expect("start busybox httpd");
         let server = HttpServer { child };
         let deadline = Instant::now() + Duration::from_secs(10);
         let addr = format!("[::1]:{HTTP_PORT}");

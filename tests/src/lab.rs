@@ -276,10 +276,11 @@ impl Lab {
             "1",
             dst,
         ]));
+        // iputils: "3 packets transmitted, 3 received, ..."; busybox: "..., 3 packets received, ...".
         let text = String::from_utf8_lossy(&out.stdout);
         text.split(',')
             .find_map(|part| part.trim().strip_suffix(" received"))
-            .and_then(|n| n.trim().parse().ok())
+            .and_then(|n| n.trim().trim_end_matches(" packets").parse().ok())
             .unwrap_or_else(|| panic!("unexpected ping output: {text}"))
     }
 
