@@ -7,6 +7,7 @@ mod install;
 mod lab;
 mod setup;
 mod test;
+mod vm;
 
 use std::{
     path::PathBuf,
@@ -47,6 +48,16 @@ enum Task {
         /// Stage everything under this directory instead of / (for packaging).
         #[arg(long, default_value = "/")]
         root: PathBuf,
+    },
+    /// The kernel integration suite in QEMU guests on Debian kernels (5.10, 6.1, 6.12, 7.2),
+    /// or on the host kernel; prints a kernel x test matrix (target/vm-test/report.md).
+    VmTest {
+        /// 5.10, 6.1, 6.12, 7.2, host or all.
+        #[arg(long, default_value = "all")]
+        kernel: String,
+        /// Only tests whose name contains this.
+        #[arg(long)]
+        filter: Option<String>,
     },
     /// Build (release) and run `sec-agent run` with these arguments, e.g. `--iface eth0`.
     Run {
@@ -96,6 +107,11 @@ fn run(cli: Cli) -> Result<()> {
             setup::ensure()?;
             status(&mut cargo(&["build", "--release", "-p", "sec-agent"]))?;
             install::install(&workspace_root(), &prefix, &root)
+        }
+        Task::VmTest { kernel, filter } => {
+            setup::ensure()?;
+            setup::ensure_vm()?;
+            vm::run(&workspace_root(), &kernel, filter.as_deref())
         }
         Task::Lab => {
             setup::ensure()?;
