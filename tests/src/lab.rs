@@ -256,8 +256,12 @@ impl Lab {
     }
 
     /// A command run inside namespace `ns` (through nsenter, which keeps /sys/fs/bpf).
+    ///
+    /// The program is resolved on PATH first: busybox's nsenter would otherwise run its own
+    /// applet of the same name (its `ip` cannot do what the tests need).
     pub fn in_ns(&self, ns: &str, program: &str) -> Command {
         let mut cmd = Command::new("nsenter");
+        let program = crate::which(program).unwrap_or_else(|| program.into());
         cmd.arg(format!("--net=/run/netns/{ns}")).arg(program);
         cmd
     }

@@ -42,6 +42,34 @@ pub fn kernel_tests_enabled(test: &str) -> bool {
     false
 }
 
+/// Whether `tool` is on PATH. Without it a test skips with a printed reason; under CI
+/// (`CI` set) a missing tool is a failure, since CI installs them all.
+pub fn tool_available(test: &str, tool: &str) -> bool {
+    if which(tool).is_some() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: `{tool}` is missing, and CI must have it");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: `{tool}` is not installed"
+    );
+    false
+}
+
+/// Absolute path of `program` found on PATH.
+pub fn which(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
 /// Path of the `sec-agent` binary under test: `$SEC_AGENT_BIN`, else the one cargo built
 /// next to this test executable (`target/<profile>/sec-agent`).
 pub fn agent_bin() -> PathBuf {

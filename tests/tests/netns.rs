@@ -368,7 +368,7 @@ fn rate_limit_passes_burst_plus_rate_times_time() {
     let sent = 200;
     let server = udp_socket(&lab.server_ns, &format!("{SERVER_V4}:9004"));
     let client = udp_socket(&lab.client_ns, &format!("{CLIENT_V4}:0"));
-    let before = lab.packets(Verdict::DropRatelimit);
+    let before = lab.stats();
     let elapsed = udp_send(
         &client,
         &format!("{SERVER_V4}:9004"),
@@ -376,7 +376,11 @@ fn rate_limit_passes_burst_plus_rate_times_time() {
         PAYLOAD,
         Duration::from_millis(5),
     );
-    let passed = udp_drain(&server);
+    let received = udp_drain(&server);
+    let after = lab.stats();
+    let delta = |v: Verdict| after[&v].packets - before[&v].packets;
+    // What XDP passed and dropped for this burst (nothing else sends IP meanwhile).
+    let (passed, dropped) = (delta(Verdict::Pass), delta(Verdict::DropRatelimit));
     let expected = burst as f64 + pps as f64 * elapsed.as_secs_f64();
     let tolerance = 5.0 + 0.15 * expected;
     println!(
@@ -386,10 +390,21 @@ fn rate_limit_passes_burst_plus_rate_times_time() {
         (passed as f64 - expected).abs() <= tolerance,
         "passed {passed}, expected {expected:.1} +- {tolerance:.1} over {elapsed:?}"
     );
-    assert_eq!(
-        lab.packets(Verdict::DropRatelimit) - before,
-        (sent - passed) as u64,
-        "every datagram not delivered was counted as drop_ratelimit"
+    // Every datagram XDP passed was delivered (the pass counter may also hold a stray
+    // neighbour-discovery packet).
+    assert!(
+        received as u64 <= passed && passed - received as u64 <= 3,
+        "received {received}, XDP passed {passed}"
+    );
+    // On real hardware every datagram reaches XDP; an emulated guest may lose some in the
+    // veth ring before it, never more than were sent.
+    assert!(
+        passed + dropped <= u64::from(sent),
+        "{passed} + {dropped} > {sent}"
+    );
+    assert!(
+        passed + dropped >= u64::from(sent) * 9 / 10,
+        "{passed} + {dropped} of {sent} reached XDP"
     );
 
     // Another source has a bucket of its own: its burst passes whole.

@@ -103,15 +103,33 @@ pub fn setup() -> Result<()> {
 }
 
 /// Packages and the musl target that `vm-test` needs on top of the normal set.
-const VM_PACKAGES: &[&str] = &["qemu-system-x86", "busybox-static", "kmod", "xz-utils", "zstd", "cpio", "lz4", "debian-archive-keyring", "binutils"];
+const VM_PACKAGES: &[&str] = &[
+    "qemu-system-x86",
+    "busybox-static",
+    "kmod",
+    "xz-utils",
+    "zstd",
+    "cpio",
+    "lz4",
+    "debian-archive-keyring",
+    "binutils",
+];
 
 /// Installs what `vm-test` needs, when missing.
 pub fn ensure_vm() -> Result<()> {
-    let packages: Vec<&str> = VM_PACKAGES.iter().copied().filter(|p| !apt_installed(p)).collect();
+    let packages: Vec<&str> = VM_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !apt_installed(p))
+        .collect();
     if !packages.is_empty() {
         eprintln!("xtask: apt-get install {}", packages.join(" "));
         status(apt().arg("update").arg("-qq"))?;
-        status(apt().args(["install", "-y", "-qq", "--no-install-recommends"]).args(&packages))?;
+        status(
+            apt()
+                .args(["install", "-y", "-qq", "--no-install-recommends"])
+                .args(&packages),
+        )?;
     }
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])

@@ -45,19 +45,31 @@ const SECURITY: &str = "http://deb.debian.org/debian-security";
 const LINES: &[Line] = &[
     Line {
         name: "5.10",
-        suites: &[(DEBIAN, "bullseye"), (DEBIAN, "bullseye-updates"), (SECURITY, "bullseye-security")],
+        suites: &[
+            (DEBIAN, "bullseye"),
+            (DEBIAN, "bullseye-updates"),
+            (SECURITY, "bullseye-security"),
+        ],
         image: r"^linux-image-5\.10\.[0-9.]+-[0-9]+-cloud-amd64-unsigned$",
         modules: None,
     },
     Line {
         name: "6.1",
-        suites: &[(DEBIAN, "bookworm"), (DEBIAN, "bookworm-updates"), (SECURITY, "bookworm-security")],
+        suites: &[
+            (DEBIAN, "bookworm"),
+            (DEBIAN, "bookworm-updates"),
+            (SECURITY, "bookworm-security"),
+        ],
         image: r"^linux-image-6\.1\.[0-9.]+-[0-9]+-cloud-amd64-unsigned$",
         modules: None,
     },
     Line {
         name: "6.12",
-        suites: &[(DEBIAN, "bookworm"), (DEBIAN, "bookworm-updates"), (SECURITY, "bookworm-security")],
+        suites: &[
+            (DEBIAN, "bookworm"),
+            (DEBIAN, "bookworm-updates"),
+            (SECURITY, "bookworm-security"),
+        ],
         image: r"^linux-image-6\.12\.[0-9.]+\+deb12-cloud-amd64-unsigned$",
         modules: None,
     },
@@ -72,8 +84,15 @@ const LINES: &[Line] = &[
 /// Modules the tests need (with their dependencies); built-in ones are skipped.
 const MODULES: &[&str] = &["veth", "tcp_diag", "udp_diag", "inet_diag", "af_packet"];
 
-/// Host tools copied into the guest with their shared libraries.
-const HOST_TOOLS: &[&str] = &["/usr/sbin/ip", "/usr/bin/ss", "/usr/bin/curl"];
+/// Host tools copied into the guest with their shared libraries (busybox's applets of the
+/// same names lack what the tests use). Missing ones are left out; tests needing them skip.
+const HOST_TOOLS: &[&str] = &[
+    "/usr/sbin/ip",
+    "/usr/bin/ss",
+    "/usr/bin/curl",
+    "/usr/bin/setpriv",
+    "/usr/bin/promtool",
+];
 
 /// Longest one guest may run.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(25 * 60);
@@ -98,7 +117,9 @@ pub fn run(root: &Path, kernel: &str, filter: Option<&str>) -> Result<()> {
     let lines: Vec<&Line> = match kernel {
         "all" => LINES.iter().collect(),
         "host" => Vec::new(),
-        k => vec![LINES.iter().find(|l| l.name == k).with_context(|| format!("unknown kernel line {k} (5.10, 6.1, 6.12, 7.2, host, all)"))?],
+        k => vec![LINES.iter().find(|l| l.name == k).with_context(|| {
+            format!("unknown kernel line {k} (5.10, 6.1, 6.12, 7.2, host, all)")
+        })?],
     };
     let work = root.join("target/vm-test");
     fs::create_dir_all(&work)?;
@@ -131,9 +152,9 @@ pub fn run(root: &Path, kernel: &str, filter: Option<&str>) -> Result<()> {
     println!("\n{report}");
     fs::write(work.join("report.md"), &report)?;
     println!("written to {}", work.join("report.md").display());
-    let failed = runs
-        .iter()
-        .any(|r| r.error.is_some() || r.results.is_empty() || r.results.values().any(|o| *o == Outcome::Fail));
+    let failed = runs.iter().any(|r| {
+        r.error.is_some() || r.results.is_empty() || r.results.values().any(|o| *o == Outcome::Fail)
+    });
     if failed {
         bail!("the VM suite failed");
     }
@@ -149,9 +170,29 @@ struct Binaries {
 fn build(root: &Path) -> Result<Binaries> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let target = "x86_64-unknown-linux-musl";
-    status(Command::new(&cargo).args(["build", "--target", target, "-p", "sec-agent", "--bin", "sec-agent"]).current_dir(root))?;
+    status(
+        Command::new(&cargo)
+            .args([
+                "build",
+                "--target",
+                target,
+                "-p",
+                "sec-agent",
+                "--bin",
+                "sec-agent",
+            ])
+            .current_dir(root),
+    )?;
     let out = Command::new(&cargo)
-        .args(["test", "--no-run", "--target", target, "-p", "sec-agent-tests", "--message-format=json"])
+        .args([
+            "test",
+            "--no-run",
+            "--target",
+            target,
+            "-p",
+            "sec-agent-tests",
+            "--message-format=json",
+        ])
         .current_dir(root)
         .stderr(Stdio::inherit())
         .output()
@@ -161,8 +202,13 @@ fn build(root: &Path) -> Result<Binaries> {
     }
     let mut tests = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        let (Some(exe), Some(kind)) = (msg["executable"].as_str(), msg["target"]["kind"][0].as_str()) else {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(exe), Some(kind)) = (
+            msg["executable"].as_str(),
+            msg["target"]["kind"][0].as_str(),
+        ) else {
             continue;
         };
         if kind == "test" {
@@ -189,7 +235,12 @@ struct Kernel {
 
 fn apt(work: &Path, line: &Line) -> Result<impl Fn(&[&str]) -> Command> {
     let dir = work.join("apt").join(line.name);
-    for d in ["lists/partial", "cache/archives/partial", "etc/sources.list.d", "etc/preferences.d"] {
+    for d in [
+        "lists/partial",
+        "cache/archives/partial",
+        "etc/sources.list.d",
+        "etc/preferences.d",
+    ] {
         fs::create_dir_all(dir.join(d))?;
     }
     let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
@@ -227,7 +278,9 @@ fn newest(apt: &impl Fn(&[&str]) -> Command, regex: &str) -> Result<String> {
         .filter_map(|l| l.split(" - ").next().map(str::to_string))
         .collect();
     names.sort_by_key(|n| version_key(n));
-    names.pop().with_context(|| format!("no package matches {regex}"))
+    names
+        .pop()
+        .with_context(|| format!("no package matches {regex}"))
 }
 
 fn version_key(name: &str) -> Vec<u64> {
@@ -257,17 +310,35 @@ fn fetch_kernel(work: &Path, line: &Line) -> Result<Kernel> {
         }
         let tree = dir.join("tree");
         for deb in fs::read_dir(&debs)? {
-            status(Command::new("dpkg-deb").arg("-x").arg(deb?.path()).arg(&tree))?;
+            status(
+                Command::new("dpkg-deb")
+                    .arg("-x")
+                    .arg(deb?.path())
+                    .arg(&tree),
+            )?;
         }
         let version = find_vmlinuz(&tree)?.0;
-        let modules_root = if tree.join("usr/lib/modules").exists() { tree.join("usr") } else { tree.clone() };
-        status(Command::new("depmod").arg("-b").arg(&modules_root).arg(&version))?;
+        let modules_root = if tree.join("usr/lib/modules").exists() {
+            tree.join("usr")
+        } else {
+            tree.clone()
+        };
+        status(
+            Command::new("depmod")
+                .arg("-b")
+                .arg(&modules_root)
+                .arg(&version),
+        )?;
         fs::remove_dir_all(&debs)?;
         fs::write(&done, &version)?;
     }
     let tree = dir.join("tree");
     let (version, vmlinuz) = find_vmlinuz(&tree)?;
-    Ok(Kernel { version, vmlinuz, tree })
+    Ok(Kernel {
+        version,
+        vmlinuz,
+        tree,
+    })
 }
 
 fn find_vmlinuz(tree: &Path) -> Result<(String, PathBuf)> {
@@ -297,7 +368,11 @@ fn find_vmlinuz(tree: &Path) -> Result<(String, PathBuf)> {
 
 /// Modules to load, in dependency order, decompressed into `dest`; returns their names.
 fn modules(k: &Kernel, dest: &Path) -> Result<Vec<String>> {
-    let root = if k.tree.join("usr/lib/modules").exists() { k.tree.join("usr") } else { k.tree.clone() };
+    let root = if k.tree.join("usr/lib/modules").exists() {
+        k.tree.join("usr")
+    } else {
+        k.tree.clone()
+    };
     let mut order = Vec::new();
     for m in MODULES {
         let out = Command::new("modprobe")
@@ -319,8 +394,16 @@ fn modules(k: &Kernel, dest: &Path) -> Result<Vec<String>> {
     fs::create_dir_all(dest)?;
     let mut names = Vec::new();
     for path in order {
-        let file = Path::new(&path).file_name().unwrap().to_string_lossy().into_owned();
-        let base = file.trim_end_matches(".xz").trim_end_matches(".zst").trim_end_matches(".gz").to_string();
+        let file = Path::new(&path)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let base = file
+            .trim_end_matches(".xz")
+            .trim_end_matches(".zst")
+            .trim_end_matches(".gz")
+            .to_string();
         let out = dest.join(&base);
         let data = if file.ends_with(".xz") {
             Command::new("xz").arg("-dc").arg(&path).output()?.stdout
@@ -347,7 +430,13 @@ fn copy_tool(tool: &str, root: &Path) -> Result<()> {
     copy_exe(Path::new(tool), &root.join(tool.trim_start_matches('/')))?;
     let out = Command::new("ldd").arg(tool).output()?;
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let path = line.split("=>").last().unwrap_or(line).split_whitespace().next().unwrap_or("");
+        let path = line
+            .split("=>")
+            .last()
+            .unwrap_or(line)
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
         if path.starts_with('/') {
             let dest = root.join(path.trim_start_matches('/'));
             if !dest.exists() {
@@ -358,14 +447,34 @@ fn copy_tool(tool: &str, root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn pack(work: &Path, name: &str, k: &Kernel, bins: &Binaries, filter: Option<&str>) -> Result<PathBuf> {
+fn pack(
+    work: &Path,
+    name: &str,
+    k: &Kernel,
+    bins: &Binaries,
+    filter: Option<&str>,
+) -> Result<PathBuf> {
     let root = work.join("initramfs").join(name);
     let _ = fs::remove_dir_all(&root);
-    for d in ["bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "run", "tmp", "etc", "tests", "lib/modules", "var/log"] {
+    for d in [
+        "bin",
+        "sbin",
+        "usr/bin",
+        "usr/sbin",
+        "proc",
+        "sys",
+        "dev",
+        "run",
+        "tmp",
+        "etc",
+        "tests",
+        "lib/modules",
+        "var/log",
+    ] {
         fs::create_dir_all(root.join(d))?;
     }
     copy_exe(Path::new("/bin/busybox"), &root.join("bin/busybox"))?;
-    for tool in HOST_TOOLS {
+    for tool in HOST_TOOLS.iter().filter(|t| Path::new(t).exists()) {
         copy_tool(tool, &root)?;
     }
     // Strip debug info: the guest only needs to run them.
@@ -426,8 +535,27 @@ fn boot(work: &Path, name: &str, k: &Kernel, initrd: &Path) -> Result<KernelRun>
     println!("== kernel {name} ({}): booting under QEMU (TCG)", k.version);
     let log_path = work.join(format!("console-{name}.log"));
     let mut child = Command::new("qemu-system-x86_64")
-        .args(["-accel", "tcg,thread=multi", "-cpu", "max", "-M", "pc", "-m", "2G", "-smp", "2"])
-        .args(["-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot"])
+        .args([
+            "-accel",
+            "tcg,thread=multi",
+            "-cpu",
+            "max",
+            "-M",
+            "pc",
+            "-m",
+            "2G",
+            "-smp",
+            "2",
+        ])
+        .args([
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-serial",
+            "stdio",
+            "-no-reboot",
+        ])
         .arg("-kernel")
         .arg(&k.vmlinuz)
         .arg("-initrd")
@@ -454,7 +582,11 @@ fn boot(work: &Path, name: &str, k: &Kernel, initrd: &Path) -> Result<KernelRun>
         match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(line) => {
                 let line = line.trim_end_matches('\r').to_string();
-                if line.starts_with("@@@") || line.starts_with("test ") || line.starts_with("SKIPPED") || line.contains("panicked") {
+                if line.starts_with("@@@")
+                    || line.starts_with("test ")
+                    || line.starts_with("SKIPPED")
+                    || line.contains("panicked")
+                {
                     println!("   [{name}] {line}");
                 }
                 done |= line == "@@@ DONE";
@@ -478,11 +610,21 @@ fn boot(work: &Path, name: &str, k: &Kernel, initrd: &Path) -> Result<KernelRun>
     let mut run = parse(name, &console);
     run.wall = started.elapsed();
     if !done {
-        let tail: Vec<&String> = console.iter().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: Vec<&String> = console
+            .iter()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         run.error = Some(format!(
             "guest did not finish within {:?} (hung or crashed); console tail:\n{}",
             BOOT_TIMEOUT,
-            tail.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
+            tail.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
         ));
     }
     Ok(run)
@@ -530,7 +672,10 @@ fn parse(kernel: &str, console: &[String]) -> KernelRun {
 
 fn run_on_host(bins: &Binaries, filter: Option<&str>) -> Result<KernelRun> {
     let started = Instant::now();
-    let mut console = vec![format!("@@@ KERNEL {}", String::from_utf8_lossy(&Command::new("uname").arg("-r").output()?.stdout).trim())];
+    let mut console = vec![format!(
+        "@@@ KERNEL {}",
+        String::from_utf8_lossy(&Command::new("uname").arg("-r").output()?.stdout).trim()
+    )];
     for (name, path) in &bins.tests {
         console.push(format!("@@@ BEGIN {name}"));
         let mut c = Command::new(path);
@@ -539,7 +684,10 @@ fn run_on_host(bins: &Binaries, filter: Option<&str>) -> Result<KernelRun> {
             c.arg(f);
         }
         let out = c.output()?;
-        for l in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
+        for l in String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .chain(String::from_utf8_lossy(&out.stderr).lines())
+        {
             console.push(l.to_string());
         }
     }
