@@ -28,10 +28,23 @@ pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-/// A UDP socket bound to `addr` inside `ns`.
+/// A UDP socket bound to `addr` inside `ns`, with a 4 MiB receive buffer (forced past
+/// `rmem_max`, as root) so that a burst read only after it was sent is not cut short by
+/// the socket buffer, whatever the kernel's per-packet memory accounting.
 pub fn udp_socket(ns: &str, addr: &str) -> UdpSocket {
     let addr: SocketAddr = addr.parse().expect("socket address");
     let sock = in_netns(ns, || UdpSocket::bind(addr)).expect("bind UDP");
+    let size: libc::c_int = 4 << 20;
+    // SAFETY: valid fd and option value.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&size as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
     sock.set_read_timeout(Some(Duration::from_millis(200)))
         .expect("read timeout");
     sock

@@ -631,34 +631,54 @@ fn boot(work: &Path, name: &str, k: &Kernel, initrd: &Path) -> Result<KernelRun>
 }
 
 /// Per-test outcomes from libtest output between the BEGIN/END markers.
+///
+/// With `--test-threads=1` libtest prints `test NAME ... `, then whatever the test writes to
+/// the real stderr (a `SKIPPED NAME: reason` line, for one), then `ok`/`FAILED` — possibly
+/// on the same line or on a later one.
 fn parse(kernel: &str, console: &[String]) -> KernelRun {
     let mut results = BTreeMap::new();
     let mut version = "?".to_string();
     let mut binary = String::new();
-    let mut skipped: BTreeMap<String, String> = BTreeMap::new();
+    let mut pending: Option<String> = None;
+    let mut skip_reason: Option<String> = None;
+    let verdict = |word: &str| matches!(word, "ok" | "FAILED" | "ignored");
     for line in console {
         if let Some(v) = line.strip_prefix("@@@ KERNEL ") {
             version = v.to_string();
-        } else if let Some(b) = line.strip_prefix("@@@ BEGIN ") {
+            continue;
+        }
+        if let Some(b) = line.strip_prefix("@@@ BEGIN ") {
             binary = b.to_string();
-        } else if let Some(rest) = line.strip_prefix("SKIPPED ") {
-            if let Some((test, reason)) = rest.split_once(": ") {
-                skipped.insert(test.to_string(), reason.to_string());
-            }
-        } else if let Some(rest) = line.strip_prefix("test ")
-            && let Some((test, outcome)) = rest.rsplit_once(" ... ")
+            continue;
+        }
+        let mut rest = line.as_str();
+        if let Some(r) = line.strip_prefix("test ")
+            && let Some((name, tail)) = r.split_once(" ... ")
         {
-            let key = format!("{binary}::{test}");
-            let short = test.rsplit("::").next().unwrap_or(test);
-            let o = match outcome.trim() {
-                "ok" => match skipped.get(short).or_else(|| skipped.get(test)) {
-                    Some(reason) => Outcome::Skip(reason.clone()),
-                    None => Outcome::Pass,
-                },
-                "ignored" => Outcome::Skip("ignored".into()),
+            pending = Some(name.to_string());
+            skip_reason = None;
+            rest = tail;
+        }
+        if let Some(at) = rest.find("SKIPPED ") {
+            let text = &rest[at + 8..];
+            skip_reason = Some(
+                text.split_once(": ")
+                    .map_or(text, |(_, why)| why)
+                    .to_string(),
+            );
+            rest = "";
+        }
+        let word = rest.trim();
+        if verdict(word)
+            && let Some(name) = pending.take()
+        {
+            let outcome = match (word, skip_reason.take()) {
+                ("ok", Some(why)) => Outcome::Skip(why),
+                ("ok", None) => Outcome::Pass,
+                ("ignored", _) => Outcome::Skip("ignored".into()),
                 _ => Outcome::Fail,
             };
-            results.insert(key, o);
+            results.insert(format!("{binary}::{name}"), outcome);
         }
     }
     KernelRun {
@@ -667,6 +687,39 @@ fn parse(kernel: &str, console: &[String]) -> KernelRun {
         results,
         wall: Duration::ZERO,
         error: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_outcomes_skips_split_lines_and_failures() {
+        let console: Vec<String> = [
+            "@@@ KERNEL 5.10.0-35-cloud-amd64",
+            "@@@ BEGIN netns",
+            "test a ... ok",
+            "test b ... SKIPPED b: `promtool` is not installed",
+            "ok",
+            "test c ... ",
+            "some output",
+            "FAILED",
+            "test d ... ignored",
+            "@@@ END netns rc=101",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let run = parse("5.10", &console);
+        assert_eq!(run.version, "5.10.0-35-cloud-amd64");
+        assert_eq!(run.results["netns::a"], Outcome::Pass);
+        assert_eq!(
+            run.results["netns::b"],
+            Outcome::Skip("`promtool` is not installed".into())
+        );
+        assert_eq!(run.results["netns::c"], Outcome::Fail);
+        assert_eq!(run.results["netns::d"], Outcome::Skip("ignored".into()));
     }
 }
 
