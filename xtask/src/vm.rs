@@ -270,17 +270,43 @@ fn apt(work: &Path, line: &Line) -> Result<impl Fn(&[&str]) -> Command> {
     })
 }
 
-/// Newest package name matching `regex` (version runs compared numerically).
-fn newest(apt: &impl Fn(&[&str]) -> Command, regex: &str) -> Result<String> {
+/// Package names matching `regex`, newest first (version runs compared numerically).
+fn candidates(apt: &impl Fn(&[&str]) -> Command, regex: &str) -> Result<Vec<String>> {
     let out = apt(&["apt-cache", "search", "--names-only", regex]).output()?;
     let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split(" - ").next().map(str::to_string))
         .collect();
-    names.sort_by_key(|n| version_key(n));
-    names
-        .pop()
-        .with_context(|| format!("no package matches {regex}"))
+    names.sort_by_key(|n| std::cmp::Reverse(version_key(n)));
+    if names.is_empty() {
+        bail!("no package matches {regex}");
+    }
+    Ok(names)
+}
+
+/// Downloads the newest of `names` the mirror actually serves (an index can list a
+/// package whose file is gone); returns its name.
+fn download_newest(
+    apt: &impl Fn(&[&str]) -> Command,
+    names: &[String],
+    dest: &Path,
+) -> Result<String> {
+    for name in names.iter().take(6) {
+        println!("   downloading {name}");
+        let ok = apt(&["apt-get", "-qq", "download", name])
+            .current_dir(dest)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Ok(name.clone());
+        }
+        println!("   {name} is listed but not downloadable; trying an older one");
+    }
+    bail!(
+        "none of the newest {} candidates could be downloaded",
+        names.len().min(6)
+    )
 }
 
 fn version_key(name: &str) -> Vec<u64> {
@@ -297,16 +323,18 @@ fn fetch_kernel(work: &Path, line: &Line) -> Result<Kernel> {
         println!("== kernel {}: resolving through apt", line.name);
         let apt = apt(work, line)?;
         status(apt(&["apt-get", "-qq", "update"]).stdout(Stdio::null()))?;
-        let mut packages = vec![newest(&apt, line.image)?];
-        if let Some(m) = line.modules {
-            packages.push(newest(&apt, m)?);
-        }
         let _ = fs::remove_dir_all(&dir);
         let debs = dir.join("debs");
         fs::create_dir_all(&debs)?;
-        for p in &packages {
-            println!("   downloading {p}");
-            status(apt(&["apt-get", "-qq", "download", p]).current_dir(&debs))?;
+        let image = download_newest(&apt, &candidates(&apt, line.image)?, &debs)?;
+        if let Some(m) = line.modules {
+            // The modules package must be of the same version as the image.
+            let version = image.trim_start_matches("linux-binary-");
+            let wanted: Vec<String> = candidates(&apt, m)?
+                .into_iter()
+                .filter(|n| n.ends_with(version))
+                .collect();
+            download_newest(&apt, &wanted, &debs)?;
         }
         let tree = dir.join("tree");
         for deb in fs::read_dir(&debs)? {
