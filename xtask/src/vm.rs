@@ -155,6 +155,18 @@ pub fn run(root: &Path, kernel: &str, filter: Option<&str>) -> Result<()> {
     let failed = runs.iter().any(|r| {
         r.error.is_some() || r.results.is_empty() || r.results.values().any(|o| *o == Outcome::Fail)
     });
+    let count = |f: fn(&Outcome) -> bool| {
+        runs.iter()
+            .flat_map(|r| r.results.values())
+            .filter(|o| f(o))
+            .count()
+    };
+    println!(
+        "vm-test: {} passed, {} failed, {} skipped",
+        count(|o| *o == Outcome::Pass),
+        count(|o| *o == Outcome::Fail),
+        count(|o| matches!(o, Outcome::Skip(_)))
+    );
     if failed {
         bail!("the VM suite failed");
     }
