@@ -730,39 +730,6 @@ fn parse(kernel: &str, console: &[String]) -> KernelRun {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_outcomes_skips_split_lines_and_failures() {
-        let console: Vec<String> = [
-            "@@@ KERNEL 5.10.0-35-cloud-amd64",
-            "@@@ BEGIN netns",
-            "test a ... ok",
-            "test b ... SKIPPED b: `promtool` is not installed",
-            "ok",
-            "test c ... ",
-            "some output",
-            "FAILED",
-            "test d ... ignored",
-            "@@@ END netns rc=101",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let run = parse("5.10", &console);
-        assert_eq!(run.version, "5.10.0-35-cloud-amd64");
-        assert_eq!(run.results["netns::a"], Outcome::Pass);
-        assert_eq!(
-            run.results["netns::b"],
-            Outcome::Skip("`promtool` is not installed".into())
-        );
-        assert_eq!(run.results["netns::c"], Outcome::Fail);
-        assert_eq!(run.results["netns::d"], Outcome::Skip("ignored".into()));
-    }
-}
-
 fn run_on_host(bins: &Binaries, filter: Option<&str>) -> Result<KernelRun> {
     let started = Instant::now();
     let mut console = vec![format!(
@@ -837,4 +804,37 @@ fn report(runs: &[KernelRun]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_outcomes_skips_split_lines_and_failures() {
+        let console: Vec<String> = [
+            "@@@ KERNEL 5.10.0-35-cloud-amd64",
+            "@@@ BEGIN netns",
+            "test a ... ok",
+            "test b ... SKIPPED b: `promtool` is not installed",
+            "ok",
+            "test c ... ",
+            "some output",
+            "FAILED",
+            "test d ... ignored",
+            "@@@ END netns rc=101",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let run = parse("5.10", &console);
+        assert_eq!(run.version, "5.10.0-35-cloud-amd64");
+        assert_eq!(run.results["netns::a"], Outcome::Pass);
+        assert_eq!(
+            run.results["netns::b"],
+            Outcome::Skip("`promtool` is not installed".into())
+        );
+        assert_eq!(run.results["netns::c"], Outcome::Fail);
+        assert_eq!(run.results["netns::d"], Outcome::Skip("ignored".into()));
+    }
 }
