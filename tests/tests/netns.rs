@@ -379,32 +379,32 @@ fn rate_limit_passes_burst_plus_rate_times_time() {
     let received = udp_drain(&server);
     let after = lab.stats();
     let delta = |v: Verdict| after[&v].packets - before[&v].packets;
-    // What XDP passed and dropped for this burst (nothing else sends IP meanwhile).
-    let (passed, dropped) = (delta(Verdict::Pass), delta(Verdict::DropRatelimit));
+    let dropped = delta(Verdict::DropRatelimit);
     let expected = burst as f64 + pps as f64 * elapsed.as_secs_f64();
     let tolerance = 5.0 + 0.15 * expected;
     println!(
-        "rate limit: passed {passed} of {sent}, expected {expected:.1} +- {tolerance:.1} over {elapsed:?}"
+        "rate limit: received {received} of {sent}, {dropped} dropped by the limiter, expected {expected:.1} +- {tolerance:.1} over {elapsed:?}"
     );
     assert!(
-        (passed as f64 - expected).abs() <= tolerance,
-        "passed {passed}, expected {expected:.1} +- {tolerance:.1} over {elapsed:?}"
+        (received as f64 - expected).abs() <= tolerance,
+        "received {received}, expected {expected:.1} +- {tolerance:.1} over {elapsed:?}"
     );
-    // Every datagram XDP passed was delivered (the pass counter may also hold a stray
-    // neighbour-discovery packet).
+    // XDP passed at least what arrived (its pass counter also sees neighbour discovery and
+    // MLD from the client), and what did not arrive was dropped by the limiter. On real
+    // hardware every datagram reaches XDP; an emulated guest may lose a few in the veth
+    // ring before it, never more than were sent.
     assert!(
-        received as u64 <= passed && passed - received as u64 <= 3,
-        "received {received}, XDP passed {passed}"
+        delta(Verdict::Pass) >= u64::from(received),
+        "XDP passed fewer than arrived"
     );
-    // On real hardware every datagram reaches XDP; an emulated guest may lose some in the
-    // veth ring before it, never more than were sent.
+    let accounted = u64::from(received) + dropped;
     assert!(
-        passed + dropped <= u64::from(sent),
-        "{passed} + {dropped} > {sent}"
+        accounted <= u64::from(sent),
+        "{received} + {dropped} > {sent}"
     );
     assert!(
-        passed + dropped >= u64::from(sent) * 9 / 10,
-        "{passed} + {dropped} of {sent} reached XDP"
+        accounted >= u64::from(sent) * 9 / 10,
+        "only {accounted} of {sent} accounted for"
     );
 
     // Another source has a bucket of its own: its burst passes whole.
