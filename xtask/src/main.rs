@@ -3,6 +3,7 @@
 //! Every command first checks the prerequisites and runs `setup` when one is missing, so a
 //! fresh Debian machine needs nothing but `cargo xtask <command>`.
 
+mod bench;
 mod install;
 mod lab;
 mod setup;
@@ -59,6 +60,9 @@ enum Task {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Measure XDP per-packet cost against the floor programs and detection throughput;
+    /// writes BENCHMARKS.md. Needs root.
+    Bench,
     /// Build (release) and run `sec-agent run` with these arguments, e.g. `--iface eth0`.
     Run {
         /// Arguments for `sec-agent run`.
@@ -112,6 +116,10 @@ fn run(cli: Cli) -> Result<()> {
             setup::ensure()?;
             setup::ensure_vm()?;
             vm::run(&workspace_root(), &kernel, filter.as_deref())
+        }
+        Task::Bench => {
+            setup::ensure()?;
+            bench::run(&workspace_root())
         }
         Task::Lab => {
             setup::ensure()?;

@@ -87,8 +87,11 @@ impl Class {
         Class::ALL.into_iter().find(|c| c.name() == name)
     }
 
-    fn check(self, location: Location, value: &str) -> Option<Match> {
+    fn check(self, location: Location, value: &str, shape: Shape) -> Option<Match> {
         use Location::*;
+        if !shape.plausible(self, value) {
+            return None;
+        }
         match self {
             Class::Sqli => sqli::check(value),
             Class::Xss => xss::check(value),
@@ -101,6 +104,64 @@ impl Class {
             Class::Ssrf => ssrf::check(value),
         }
     }
+}
+
+/// Which characters a value holds, computed once per value so that a class is only run on
+/// values that could carry it: most fields (ids, words, numbers) hold none of the
+/// characters any injection needs, and skipping them is what keeps the pipeline fast.
+#[derive(Clone, Copy, Default)]
+struct Shape {
+    quote: bool,
+    lt: bool,
+    colon: bool,
+    shell: bool,
+    slash: bool,
+    sql: bool,
+}
+
+impl Shape {
+    fn of(value: &str) -> Shape {
+        let mut s = Shape::default();
+        for b in value.bytes() {
+            match b {
+                b'`' => {
+                    s.quote = true;
+                    s.shell = true;
+                }
+                b'\'' | b'"' => s.quote = true,
+                b'<' => s.lt = true,
+                b':' => s.colon = true,
+                b';' | b'|' | b'&' | b'\n' | b'$' => s.shell = true,
+                b'/' | b'\\' => s.slash = true,
+                b'=' | b'>' | b'#' | b'-' | b'(' | b'@' => s.sql = true,
+                _ => {}
+            }
+        }
+        s.sql |= s.quote || s.shell || s.lt;
+        s
+    }
+
+    fn plausible(self, class: Class, value: &str) -> bool {
+        match class {
+            // Without quotes or operators only `1 UNION SELECT 1`-style input is left.
+            Class::Sqli => {
+                self.sql || contains_word_ci(value, &["union", "select", "order", "group"])
+            }
+            Class::Xss => self.lt || self.colon || self.quote,
+            Class::Cmdi => self.shell || self.quote && value.contains("() {"),
+            Class::Traversal => self.slash || value.contains(".."),
+            Class::Ssrf => self.colon,
+        }
+    }
+}
+
+/// Whether `value` contains one of the lowercase ASCII `words`, ignoring case.
+fn contains_word_ci(value: &str, words: &[&str]) -> bool {
+    let v = value.as_bytes();
+    words.iter().any(|w| {
+        v.windows(w.len())
+            .any(|win| win.eq_ignore_ascii_case(w.as_bytes()))
+    })
 }
 
 /// The payload detection.
@@ -123,10 +184,11 @@ impl Detection for Payload {
 
     fn on_request(&mut self, req: &RequestInfo<'_>, out: &mut Vec<Finding>) {
         for field in &req.inspection.fields {
+            let shape = Shape::of(&field.value);
             let hit = self
                 .classes
                 .iter()
-                .find_map(|c| c.check(field.location, &field.value))
+                .find_map(|c| c.check(field.location, &field.value, shape))
                 .or_else(|| self.patterns.check(&field.value));
             if let Some(m) = hit {
                 out.push(Finding {
@@ -138,6 +200,89 @@ impl Detection for Payload {
                     fragment: m.fragment,
                 });
                 return; // One finding per request is enough to decide.
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefilter_lets_every_attack_shape_through() {
+        let cases: &[(Class, &[&str])] = &[
+            (
+                Class::Sqli,
+                &[
+                    "1 union select 1",
+                    "-1 UNION ALL SELECT 1,2,3",
+                    "' OR 1=1",
+                    "sleep(5)",
+                    "1 AND 2>1",
+                    "admin'#",
+                    "1;DROP TABLE x",
+                ],
+            ),
+            (
+                Class::Xss,
+                &[
+                    "<svg onload=alert(1)>",
+                    "javascript:alert(1)",
+                    "\" onmouseover=\"x",
+                    "';alert(1)//",
+                ],
+            ),
+            (
+                Class::Cmdi,
+                &[
+                    "x|id",
+                    "`id`",
+                    "$(whoami)",
+                    "a\nwhoami",
+                    "() { :; }; /bin/bash",
+                    "x;id",
+                ],
+            ),
+            (
+                Class::Traversal,
+                &[
+                    "../../etc/passwd",
+                    "..\\..\\win.ini",
+                    "/etc/shadow",
+                    "php://filter/x",
+                ],
+            ),
+            (
+                Class::Ssrf,
+                &["http://127.0.0.1/", "file:///etc/passwd", "gopher://x"],
+            ),
+        ];
+        for (class, attacks) in cases {
+            for a in *attacks {
+                assert!(
+                    Shape::of(a).plausible(*class, a),
+                    "{} would skip {a}",
+                    class.name()
+                );
+            }
+        }
+        for plain in [
+            "hello world",
+            "12345",
+            "O Brien",
+            "red shoes",
+            "550e8400-e29b-41d4",
+        ] {
+            for class in Class::ALL {
+                if class == Class::Sqli && plain.contains('-') {
+                    continue;
+                }
+                assert!(
+                    !Shape::of(plain).plausible(class, plain),
+                    "{} runs on {plain}",
+                    class.name()
+                );
             }
         }
     }
