@@ -54,13 +54,7 @@ pub fn setup() -> Result<()> {
                 packages.join(" ")
             );
         }
-        eprintln!("xtask: apt-get install {}", packages.join(" "));
-        status(apt().arg("update").arg("-qq"))?;
-        status(
-            apt()
-                .args(["install", "-y", "-qq", "--no-install-recommends"])
-                .args(&packages),
-        )?;
+        apt_install(&packages)?;
     }
     if !rust_src_installed() {
         // Never self-update rustup or the toolchain: its LLVM must stay at 22.
@@ -123,13 +117,7 @@ pub fn ensure_vm() -> Result<()> {
         .filter(|p| !apt_installed(p))
         .collect();
     if !packages.is_empty() {
-        eprintln!("xtask: apt-get install {}", packages.join(" "));
-        status(apt().arg("update").arg("-qq"))?;
-        status(
-            apt()
-                .args(["install", "-y", "-qq", "--no-install-recommends"])
-                .args(&packages),
-        )?;
+        apt_install(&packages)?;
     }
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
@@ -181,6 +169,16 @@ fn check_nightly_llvm() -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn apt_install(packages: &[&str]) -> Result<()> {
+    eprintln!("xtask: apt-get install {}", packages.join(" "));
+    status(apt().arg("update").arg("-qq"))?;
+    status(
+        apt()
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(packages),
+    )
 }
 
 fn apt() -> Command {

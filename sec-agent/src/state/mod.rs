@@ -291,10 +291,7 @@ impl Store {
                 true,
             )
         };
-        ticket
-            .expect("waited")
-            .wait()
-            .context("journal write failed")?;
+        durable(ticket)?;
         Ok(true)
     }
 
@@ -311,10 +308,7 @@ impl Store {
                 true,
             )
         };
-        ticket
-            .expect("waited")
-            .wait()
-            .context("journal write failed")?;
+        durable(ticket)?;
         Ok(())
     }
 
@@ -343,10 +337,7 @@ impl Store {
                 true,
             )
         };
-        ticket
-            .expect("waited")
-            .wait()
-            .context("journal write failed")?;
+        durable(ticket)?;
         Ok(true)
     }
 
@@ -600,6 +591,14 @@ impl Inner {
             r.extra += 1;
         }
         Ok(r)
+    }
+}
+
+/// Waits for a journaled change to be on disk.
+fn durable(ticket: Option<Ticket>) -> Result<()> {
+    match ticket {
+        Some(t) => t.wait().context("journal write failed"),
+        None => Ok(()),
     }
 }
 
