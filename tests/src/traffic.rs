@@ -33,7 +33,19 @@ pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
 /// the socket buffer, whatever the kernel's per-packet memory accounting.
 pub fn udp_socket(ns: &str, addr: &str) -> UdpSocket {
     let addr: SocketAddr = addr.parse().expect("socket address");
-    let sock = in_netns(ns, || UdpSocket::bind(addr)).expect("bind UDP");
+    // A socket just closed here can still be held for a moment by a child process that
+    // another test thread is spawning (fork copies descriptors until exec closes them),
+    // so a port reused within a test may briefly be busy: retry for up to a second.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let sock = loop {
+        match in_netns(ns, || UdpSocket::bind(addr)) {
+            Ok(s) => break s,
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("bind UDP {addr}: {e}"),
+        }
+    };
     let size: libc::c_int = 4 << 20;
     // SAFETY: valid fd and option value.
     unsafe {
