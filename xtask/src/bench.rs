@@ -53,7 +53,8 @@ pub fn run(root: &Path) -> Result<()> {
          ## Not measured yet\n\n\
          Still to come (issue 6): xdp-filter as a peer in the same test-run path, the veth flood\n\
          drop rate against nftables and iptables, end-to-end inspection under wrk, ban latency\n\
-         percentiles, and agent RSS at 10k/100k/1M sources.\n",
+         percentiles, and the RSS of the running agent process (the memory section above\n\
+         measures the user-space state in the benchmark process).\n",
         sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'"),
         sh("nproc"),
         sh("free -h | awk '/Mem:/ {print $2\" RAM\"}'"),
