@@ -9,8 +9,7 @@ use sec_agent::{
     config::DetectionsConfig,
     detect::{self, Finding, RequestInfo},
     normalize::Inspection,
-    parse::{HttpEvent, HttpFlow, Limits},
-    reassemble::{Direction, StreamEvent},
+    parse::{Limits, parse_request},
 };
 
 struct Case {
@@ -49,16 +48,8 @@ fn load(file: &str) -> Vec<Case> {
 }
 
 fn findings(raw: &[u8]) -> Vec<Finding> {
-    let mut events = Vec::new();
-    HttpFlow::default().on_stream(
-        Direction::ToServer,
-        StreamEvent::Data(raw),
-        &Limits::default(),
-        &mut events,
-    );
-    let Some(HttpEvent::Request(request)) = events.pop() else {
-        panic!("not parsed: {}", String::from_utf8_lossy(raw));
-    };
+    let request = parse_request(raw, &Limits::default())
+        .unwrap_or_else(|| panic!("not parsed: {}", String::from_utf8_lossy(raw)));
     let inspection = Inspection::of(&request);
     let info = RequestInfo {
         source: IpAddr::from([192, 0, 2, 1]),

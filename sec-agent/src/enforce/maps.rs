@@ -265,22 +265,6 @@ impl KernelMaps {
         Ok(out)
     }
 
-    /// Removes every ban that expired before boot-time `now_ns`; returns them.
-    ///
-    /// Cost: one pass over all ban maps (two syscalls per entry), so at 10^6 bans a sweep
-    /// takes on the order of a second of CPU; the sweep interval bounds how often.
-    pub fn sweep_expired(&mut self, now_ns: u64) -> Result<Vec<(Target, BanEntry)>> {
-        let expired: Vec<(Target, BanEntry)> = self
-            .ban_entries()?
-            .into_iter()
-            .filter(|(_, entry)| !entry.active(now_ns))
-            .collect();
-        for (target, _) in &expired {
-            self.unban(*target)?;
-        }
-        Ok(expired)
-    }
-
     // ---- allowlist --------------------------------------------------------------------
 
     /// Whether `addr` falls in an allowlisted network (a longest-prefix lookup, as the

@@ -1,19 +1,7 @@
 use super::*;
 
 fn request(raw: &[u8]) -> Message {
-    use crate::parse::{HttpEvent, HttpFlow, Limits};
-    use crate::reassemble::{Direction, StreamEvent};
-    let mut out = Vec::new();
-    HttpFlow::default().on_stream(
-        Direction::ToServer,
-        StreamEvent::Data(raw),
-        &Limits::default(),
-        &mut out,
-    );
-    match out.pop() {
-        Some(HttpEvent::Request(m)) => m,
-        other => panic!("not a request: {other:?}"),
-    }
+    crate::parse::parse_request(raw, &crate::parse::Limits::default()).expect("a request")
 }
 
 fn fields(raw: &[u8]) -> Vec<(String, String, String)> {

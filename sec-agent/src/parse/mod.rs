@@ -151,5 +151,21 @@ impl HttpFlow {
     }
 }
 
+/// Parses `raw` as one complete request (for tests, tools and benchmarks); `None` when it is
+/// not a complete, valid request.
+pub fn parse_request(raw: &[u8], limits: &Limits) -> Option<Message> {
+    let mut events = Vec::new();
+    HttpFlow::default().on_stream(
+        Direction::ToServer,
+        StreamEvent::Data(raw),
+        limits,
+        &mut events,
+    );
+    match events.pop() {
+        Some(HttpEvent::Request(m)) => Some(m),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -19,8 +19,8 @@ use sec_agent::{
     enforce::{KernelMaps, bpffs::ensure_pin_dir, loader},
     net::Target,
     normalize::Inspection,
-    parse::{HttpEvent, HttpFlow, Limits, Message},
-    reassemble::{Direction, StreamEvent},
+    parse::{HttpFlow, Limits, Message, parse_request},
+    reassemble::Direction,
 };
 use sec_agent_common::{BanEntry, BanReason, RateKey, TokenBucket, maps as m};
 use sec_agent_tests::{frames::*, lab::Bpffs};
@@ -209,17 +209,7 @@ fn corpus() -> Vec<Vec<u8>> {
 }
 
 fn parse(raw: &[u8]) -> Message {
-    let mut events = Vec::new();
-    HttpFlow::default().on_stream(
-        Direction::ToServer,
-        StreamEvent::Data(raw),
-        &Limits::default(),
-        &mut events,
-    );
-    match events.pop() {
-        Some(HttpEvent::Request(m)) => m,
-        _ => panic!("corpus request does not parse"),
-    }
+    parse_request(raw, &Limits::default()).expect("corpus request parses")
 }
 
 fn detection_throughput(out: &mut String) -> Result<()> {
