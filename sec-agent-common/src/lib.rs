@@ -40,6 +40,14 @@ impl BanEntry {
     pub fn active(&self, now_ns: u64) -> bool {
         self.expires_ns == 0 || now_ns < self.expires_ns
     }
+
+    /// [`BanEntry::active`] that reads the clock only for an entry that can expire: the
+    /// XDP program's boot-time clock read costs about as much as the ban lookup itself,
+    /// and permanent bans never need it.
+    #[inline(always)]
+    pub fn active_with(&self, now_ns: impl FnOnce() -> u64) -> bool {
+        self.expires_ns == 0 || now_ns() < self.expires_ns
+    }
 }
 
 /// The single entry of the `rate_cfg` array: the per-source token bucket policy.

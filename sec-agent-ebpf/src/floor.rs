@@ -16,3 +16,14 @@ pub fn bench_floor_pass(_ctx: XdpContext) -> u32 {
 pub fn bench_floor_drop(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_DROP
 }
+
+/// Traffic generator for the flood benchmark: run through BPF_PROG_TEST_RUN in live-frames
+/// mode with `ingress_ifindex` set to a veth, it transmits every frame on that veth
+/// (`bpf_redirect`), so the peer receives real frames at a rate no socket can produce.
+#[xdp]
+pub fn bench_redirect_ingress(ctx: XdpContext) -> u32 {
+    // SAFETY: ctx.ctx points at the kernel's xdp_md for this run.
+    let ifindex = unsafe { (*ctx.ctx).ingress_ifindex };
+    // SAFETY: helper with plain integer arguments.
+    unsafe { aya_ebpf::helpers::bpf_redirect(ifindex, 0) as u32 }
+}

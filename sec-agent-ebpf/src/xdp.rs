@@ -84,12 +84,12 @@ fn judge<const N: usize>(src: [u8; N], l4: Option<L4>, maps: Family<N>) -> Verdi
     // SAFETY: BanEntry is plain data; a concurrent update by user space can at worst show
     // a torn old/new entry for this one packet.
     if let Some(entry) = unsafe { maps.ban.get(src) }
-        && entry.active(clock.now())
+        && entry.active_with(|| clock.now())
     {
         return Verdict::DropBanned;
     }
     if let Some(entry) = maps.range.get(&full)
-        && entry.active(clock.now())
+        && entry.active_with(|| clock.now())
     {
         return Verdict::DropRange;
     }

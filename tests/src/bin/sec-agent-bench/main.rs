@@ -1,0 +1,51 @@
+//! The measurements behind `cargo xtask bench` (run as root). Prints Markdown sections on
+//! stdout; the xtask writes them into BENCHMARKS.md. Arguments name the sections to run
+//! (`xdp`, `peer`, `flood`, `detection`, `e2e`, `latency`, `memory`); none runs them all.
+//!
+//! Every figure is measured several times; tables give min / median / max. Ratios are
+//! taken between medians of the same run, because these machines are shared and absolute
+//! times drift between runs.
+
+mod detection;
+mod flood;
+mod memory;
+mod peer;
+mod xdp;
+
+use anyhow::{Result, bail};
+
+/// Each section: its name on the command line and the function that measures it.
+type Section = (&'static str, fn(&mut String) -> Result<()>);
+
+const SECTIONS: &[Section] = &[
+    ("xdp", xdp::xdp_costs),
+    ("peer", peer::peer),
+    ("flood", flood::flood),
+    ("detection", detection::detection_throughput),
+    ("memory", memory::memory),
+];
+
+fn main() -> Result<()> {
+    let wanted: Vec<String> = std::env::args().skip(1).collect();
+    for w in &wanted {
+        if !SECTIONS.iter().any(|(name, _)| name == w) {
+            let names: Vec<&str> = SECTIONS.iter().map(|(n, _)| *n).collect();
+            bail!("unknown section {w:?}; sections: {}", names.join(", "));
+        }
+    }
+    for (name, run) in SECTIONS {
+        if wanted.is_empty() || wanted.iter().any(|w| w == name) {
+            let mut out = String::new();
+            run(&mut out)?;
+            // Section by section, so a long run shows progress and a failure keeps the rest.
+            print!("{out}");
+        }
+    }
+    Ok(())
+}
+
+/// min, median, max.
+pub fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    (v[0], v[v.len() / 2], v[v.len() - 1])
+}
