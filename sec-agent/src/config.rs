@@ -279,8 +279,12 @@ impl Default for CaptureSection {
     fn default() -> Self {
         CaptureSection {
             http_ports: vec![80, 8080],
-            ring_block_size: 1 << 20,
-            ring_blocks: 64,
+            // Small blocks, many of them: under light load the 1 ms timeout retires a
+            // block per millisecond however little it holds, so the number of blocks, not
+            // the bytes, sets how long the agent may stall before frames drop (256 ms
+            // here). 128 KiB still holds the largest GRO frame (64 KiB).
+            ring_block_size: 128 << 10,
+            ring_blocks: 256,
             ring_block_timeout: Duration::from_millis(1),
         }
     }

@@ -33,11 +33,11 @@ pub struct RingConfig {
 }
 
 impl Default for RingConfig {
-    /// 64 blocks of 1 MiB (64 MiB), 1 ms block timeout.
+    /// 256 blocks of 128 KiB (32 MiB), 1 ms block timeout (see `CaptureSection`).
     fn default() -> Self {
         RingConfig {
-            block_size: 1 << 20,
-            blocks: 64,
+            block_size: 128 << 10,
+            blocks: 256,
             block_timeout: Duration::from_millis(1),
         }
     }

@@ -6,10 +6,14 @@
 //! taken between medians of the same run, because these machines are shared and absolute
 //! times drift between runs.
 
+mod agent;
 mod detection;
+mod e2e;
 mod flood;
+mod latency;
 mod memory;
 mod peer;
+mod server;
 mod xdp;
 
 use anyhow::{Result, bail};
@@ -22,10 +26,18 @@ const SECTIONS: &[Section] = &[
     ("peer", peer::peer),
     ("flood", flood::flood),
     ("detection", detection::detection_throughput),
+    ("e2e", e2e::e2e),
+    ("latency", latency::latency),
     ("memory", memory::memory),
 ];
 
 fn main() -> Result<()> {
+    // The agent under test: the release build next to this binary, unless set.
+    if std::env::var_os("SEC_AGENT_BIN").is_none() {
+        let exe = std::env::current_exe()?;
+        // SAFETY: single-threaded here, before any thread starts.
+        unsafe { std::env::set_var("SEC_AGENT_BIN", exe.with_file_name("sec-agent")) };
+    }
     let wanted: Vec<String> = std::env::args().skip(1).collect();
     for w in &wanted {
         if !SECTIONS.iter().any(|(name, _)| name == w) {
