@@ -3,7 +3,7 @@
 //! forgotten beyond the cap.
 //!
 //! Also home of [`LruTable`], the fixed-capacity LRU map behind every per-source table
-//! (detection windows, the decider's offenders, this log).
+//! (detection windows, the decider's offenders, this log) and behind the flow table.
 
 use std::{
     collections::VecDeque,
