@@ -6,6 +6,7 @@
 //! (detection windows, the decider's offenders, this log) and behind the flow table.
 
 use std::{
+    borrow::Cow,
     collections::VecDeque,
     hash::{BuildHasher, Hash, RandomState},
     net::IpAddr,
@@ -15,7 +16,7 @@ use std::{
 
 use serde::Serialize;
 
-/// Detections kept per source.
+/// Detections shown per source.
 const RECENT: usize = 10;
 
 /// One remembered detection.
@@ -33,7 +34,7 @@ pub struct Recent {
     pub fragment: String,
 }
 
-/// Counters of one source.
+/// What is known about one source.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SourceInfo {
     /// HTTP requests seen.
@@ -42,27 +43,106 @@ pub struct SourceInfo {
     pub client_errors: u64,
     /// Bans issued to it by detections.
     pub bans: u64,
-    /// Last detections, oldest first.
+    /// Last detections (at most 10), oldest first.
     pub recent: VecDeque<Recent>,
 }
 
-/// Per-source memory shared by the pipeline (writer) and the control socket (reader).
+/// The counters of one source, as updated by [`SourceLog::update`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counters {
+    /// HTTP requests seen.
+    pub requests: u64,
+    /// 4xx responses sent to it.
+    pub client_errors: u64,
+    /// Bans issued to it by detections.
+    pub bans: u64,
+}
+
+/// Names that detections and the pipeline use, kept as `&'static str` rather than one
+/// allocation per remembered detection.
+const KNOWN: &[&str] = &[
+    "payload",
+    "user_agent",
+    "enumeration",
+    "request_flood",
+    "decoy_path",
+    "monitor",
+    "ban",
+    "ban_failed",
+    "allowlisted",
+    "already_banned",
+    "sqli",
+    "xss",
+    "cmdi",
+    "traversal",
+    "lfi",
+    "ssrf",
+    "rfi",
+    "custom",
+    "scanner",
+    "missing_user_agent",
+    "flood",
+    "decoy",
+];
+
+fn intern(s: &str) -> Cow<'static, str> {
+    match KNOWN.iter().find(|k| **k == s) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(s.into()),
+    }
+}
+
+/// A remembered detection, compact: interned names, seconds, a boxed fragment.
+struct Stored {
+    source: SourceKey,
+    unix_secs: u64,
+    detection: Cow<'static, str>,
+    class: Cow<'static, str>,
+    action: Cow<'static, str>,
+    fragment: Box<str>,
+}
+
+struct Inner {
+    counters: LruTable<SourceKey, Counters>,
+    /// The last detections of all sources together, oldest first, at most as many as
+    /// sources are remembered: a per-source history of 10 would be 10 times the table,
+    /// each with five strings (about 4 KiB per source, 400 MiB at the default cap).
+    recent: VecDeque<Stored>,
+}
+
+/// Per-source memory shared by the pipeline (writer) and the control socket (reader):
+/// counters for at most `capacity` sources (least recently seen forgotten) and the last
+/// `capacity` detections of all sources together, of which `get` shows a source's last 10.
+/// Both are fixed in size, so memory stops growing once they are full.
 pub struct SourceLog {
-    inner: Mutex<LruTable<SourceKey, SourceInfo>>,
+    inner: Mutex<Inner>,
+    capacity: usize,
 }
 
 impl SourceLog {
-    /// Remembers at most `capacity` sources.
+    /// Remembers at most `capacity` sources and `capacity` detections.
     pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.clamp(1, MAX_CAPACITY);
         SourceLog {
-            inner: Mutex::new(LruTable::new(capacity)),
+            inner: Mutex::new(Inner {
+                counters: LruTable::new(capacity),
+                // Reserved (not touched) now: never reallocated, never beyond the cap.
+                recent: VecDeque::with_capacity(capacity),
+            }),
+            capacity,
         }
     }
 
-    /// Updates the entry of `addr`.
-    pub fn update(&self, addr: IpAddr, f: impl FnOnce(&mut SourceInfo)) {
-        let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        f(map.get_or_insert_with(source_key(addr), SourceInfo::default));
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Updates the counters of `addr`.
+    pub fn update(&self, addr: IpAddr, f: impl FnOnce(&mut Counters)) {
+        f(self
+            .lock()
+            .counters
+            .get_or_insert_with(source_key(addr), Counters::default));
     }
 
     /// Records a detection for `addr`.
@@ -74,37 +154,73 @@ impl SourceLog {
         action: &str,
         fragment: &str,
     ) {
-        self.update(addr, |s| {
-            if s.recent.len() == RECENT {
-                s.recent.pop_front();
-            }
-            s.recent.push_back(Recent {
-                time: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-                detection: detection.into(),
-                class: class.into(),
-                action: action.into(),
-                fragment: fragment.into(),
-            });
-            if action == "ban" {
-                s.bans += 1;
-            }
+        let source = source_key(addr);
+        let unix_secs = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut inner = self.lock();
+        let counters = inner.counters.get_or_insert_with(source, Counters::default);
+        if action == "ban" {
+            counters.bans += 1;
+        }
+        if inner.recent.len() == self.capacity {
+            inner.recent.pop_front();
+        }
+        inner.recent.push_back(Stored {
+            source,
+            unix_secs,
+            detection: intern(detection),
+            class: intern(class),
+            action: intern(action),
+            fragment: fragment.into(),
         });
     }
 
     /// A copy of what is known about `addr`.
     pub fn get(&self, addr: IpAddr) -> Option<SourceInfo> {
-        let map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        map.peek(&source_key(addr)).cloned()
+        let source = source_key(addr);
+        let inner = self.lock();
+        let c = *inner.counters.peek(&source)?;
+        // A scan of at most `capacity` entries, on an operator's query only.
+        let mut recent: VecDeque<Recent> = inner
+            .recent
+            .iter()
+            .rev()
+            .filter(|r| r.source == source)
+            .take(RECENT)
+            .map(|r| Recent {
+                time: humantime::format_rfc3339_seconds(
+                    SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(r.unix_secs),
+                )
+                .to_string(),
+                detection: r.detection.to_string(),
+                class: r.class.to_string(),
+                action: r.action.to_string(),
+                fragment: r.fragment.to_string(),
+            })
+            .collect();
+        recent.make_contiguous().reverse();
+        Some(SourceInfo {
+            requests: c.requests,
+            client_errors: c.client_errors,
+            bans: c.bans,
+            recent,
+        })
     }
 
     /// Sources remembered now.
     pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.lock().counters.len()
     }
 
     /// Whether no source is remembered.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Detections remembered now, all sources together (at most the capacity).
+    pub fn detections(&self) -> usize {
+        self.lock().recent.len()
     }
 }
 
@@ -536,6 +652,29 @@ mod tests {
         assert!(log.get(IpAddr::from(0u32.to_be_bytes())).is_none());
         let last = log.get(IpAddr::from(9_999u32.to_be_bytes())).unwrap();
         assert_eq!((last.requests, last.bans, last.recent.len()), (1, 1, 1));
+        assert_eq!(log.detections(), 100);
+    }
+
+    #[test]
+    fn a_source_shows_its_last_ten_detections_oldest_first() {
+        let log = SourceLog::new(1000);
+        let ip: IpAddr = "2001:db8::1".parse().unwrap();
+        let other: IpAddr = "2001:db8::2".parse().unwrap();
+        for i in 0..25 {
+            log.detection(ip, "payload", "sqli", "ban", &format!("#{i}"));
+            log.detection(other, "user_agent", "odd class", "monitor", "x");
+        }
+        let info = log.get(ip).unwrap();
+        assert_eq!(info.bans, 25);
+        let fragments: Vec<_> = info.recent.iter().map(|r| r.fragment.as_str()).collect();
+        let want: Vec<_> = (15..25).map(|i| format!("#{i}")).collect();
+        assert_eq!(fragments, want);
+        let r = &log.get(other).unwrap().recent[0];
+        assert_eq!(
+            (r.detection.as_str(), r.class.as_str(), r.action.as_str()),
+            ("user_agent", "odd class", "monitor")
+        );
+        assert_eq!(log.get(other).unwrap().bans, 0);
     }
 
     #[test]
