@@ -5,15 +5,13 @@
 
 use std::{
     net::IpAddr,
-    num::NonZeroUsize,
     time::{Duration, Instant},
 };
-
-use lru::LruCache;
 
 use crate::{
     config::{DecideSection, DetectionsConfig, Mode},
     detect::{DetectionKind, Finding},
+    sources::{LruTable, SourceKey, source_key},
 };
 
 /// Findings from a source within this long after its ban belong to the same burst
@@ -51,21 +49,21 @@ struct Offender {
     last_ban: Instant,
 }
 
-/// The decider: per-source ban history, bounded.
+/// The decider: per-source ban history, bounded by `max_sources` (least recently banned
+/// forgotten) in a table whose memory is fixed when it is made.
 pub struct Decider {
     detections: DetectionsConfig,
     decide: DecideSection,
-    offenders: LruCache<IpAddr, Offender>,
+    offenders: LruTable<SourceKey, Offender>,
 }
 
 impl Decider {
     /// A decider with the policies of `detections` and the escalation of `decide`.
     pub fn new(detections: DetectionsConfig, decide: DecideSection) -> Self {
-        let cap = NonZeroUsize::new(detections.max_sources.max(1)).expect("non-zero");
         Decider {
+            offenders: LruTable::new(detections.max_sources),
             detections,
             decide,
-            offenders: LruCache::new(cap),
         }
     }
 
@@ -94,7 +92,8 @@ impl Decider {
         if allowlisted {
             return Action::Allowlisted;
         }
-        let offender = self.offenders.get(&source).copied();
+        let key = source_key(source);
+        let offender = self.offenders.get_mut(&key).copied();
         if let Some(o) = offender
             && now.saturating_duration_since(o.last_ban) < BURST.min(base)
         {
@@ -113,14 +112,19 @@ impl Decider {
         } else {
             base
         };
-        self.offenders.put(
-            source,
+        self.offenders.insert(
+            key,
             Offender {
                 bans,
                 last_ban: now,
             },
         );
         Action::Ban(ttl)
+    }
+
+    /// Sources with a ban history now (at most `max_sources`).
+    pub fn tracked_sources(&self) -> usize {
+        self.offenders.len()
     }
 }
 
@@ -162,6 +166,37 @@ mod tests {
                 Action::Ban(Duration::from_secs(3 * 3600)),
                 Action::Ban(Duration::from_secs(3 * 3600)),
             ]
+        );
+    }
+
+    #[test]
+    fn offender_history_is_bounded_by_max_sources() {
+        let mut d = Decider::new(
+            DetectionsConfig {
+                max_sources: 50,
+                ..DetectionsConfig::default()
+            },
+            DecideSection::default(),
+        );
+        let f = finding(DetectionKind::Payload, "sqli");
+        let now = Instant::now();
+        for i in 0..10_000u32 {
+            let ip = IpAddr::from(i.to_be_bytes());
+            assert!(matches!(d.decide(ip, &f, false, now), Action::Ban(_)));
+            assert!(d.tracked_sources() <= 50);
+        }
+        assert_eq!(d.tracked_sources(), 50);
+        // The most recent offenders are remembered; the oldest are first offenders again.
+        let later = now + Duration::from_secs(60);
+        let recent = IpAddr::from(9_999u32.to_be_bytes());
+        assert_eq!(
+            d.decide(recent, &f, false, later),
+            Action::Ban(Duration::from_secs(2 * 3600))
+        );
+        let forgotten = IpAddr::from(0u32.to_be_bytes());
+        assert_eq!(
+            d.decide(forgotten, &f, false, later),
+            Action::Ban(Duration::from_secs(3600))
         );
     }
 

@@ -15,13 +15,13 @@
 
 use std::{
     net::SocketAddr,
-    num::NonZeroUsize,
     time::{Duration, Instant},
 };
 
-use lru::LruCache;
-
-use crate::capture::{Segment, TcpFlags};
+use crate::{
+    capture::{Segment, TcpFlags},
+    sources::LruTable,
+};
 
 /// A flow: client and server endpoints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -133,7 +133,8 @@ struct Flow<A> {
 /// The flow table. `A` is the consumer's per-flow state (the HTTP parser), created with
 /// `Default` and dropped with the flow.
 pub struct Reassembler<A> {
-    flows: LruCache<FlowKey, Flow<A>>,
+    /// Fixed memory for `max_flows` flows, however many pass through.
+    flows: LruTable<FlowKey, Flow<A>>,
     config: ReassemblyConfig,
     total_buffered: usize,
     stats: ReassemblyStats,
@@ -148,7 +149,7 @@ impl<A: Default> Reassembler<A> {
     /// An empty table.
     pub fn new(config: ReassemblyConfig) -> Self {
         Reassembler {
-            flows: LruCache::new(NonZeroUsize::new(config.max_flows.max(1)).expect("max >= 1")),
+            flows: LruTable::new(config.max_flows),
             config,
             total_buffered: 0,
             stats: ReassemblyStats::default(),
@@ -205,7 +206,7 @@ impl<A: Default> Reassembler<A> {
                 last_seen: now,
                 app: A::default(),
             };
-            if let Some((old_key, mut old)) = self.flows.push(key, flow)
+            if let Some((old_key, mut old)) = self.flows.insert(key, flow)
                 && old_key != key
             {
                 self.stats.flows_evicted += 1;
@@ -224,7 +225,7 @@ impl<A: Default> Reassembler<A> {
         let flow = self.flows.get_mut(&key).expect("present");
         flow.last_seen = now;
         if flags.has(TcpFlags::RST) {
-            let mut flow = self.flows.pop(&key).expect("present");
+            let mut flow = self.flows.remove(&key).expect("present");
             self.stats.flows_closed += 1;
             self.release(&flow);
             on_event(&key, direction, StreamEvent::Closed, &mut flow.app);
@@ -291,7 +292,7 @@ impl<A: Default> Reassembler<A> {
         }
         let done = flow.streams.iter().all(Stream::finished);
         if done {
-            let mut flow = self.flows.pop(&key).expect("present");
+            let mut flow = self.flows.remove(&key).expect("present");
             self.stats.flows_closed += 1;
             self.release(&flow);
             on_event(&key, direction, StreamEvent::Closed, &mut flow.app);
@@ -361,6 +362,8 @@ fn drain_pending(
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
     use super::*;
 
     /// Consumer state that records what it was given.
@@ -568,6 +571,67 @@ mod tests {
         let st = r.stats();
         assert_eq!(st.flows_evicted, 46);
         assert!(st.total_buffer_caps > 0, "{st:?}");
+    }
+
+    #[test]
+    fn churn_of_many_flows_stays_within_the_caps() {
+        let config = ReassemblyConfig {
+            max_flows: 64,
+            max_flow_buffer: 64,
+            max_total_buffer: 1000,
+            idle_timeout: Duration::from_secs(10),
+        };
+        let mut r: Reassembler<Log> = Reassembler::new(config);
+        let t0 = Instant::now();
+        let mut closed = 0u64;
+        for i in 0..100_000u32 {
+            let now = t0 + Duration::from_millis(u64::from(i));
+            let client = SocketAddr::new(IpAddr::from(i.to_be_bytes()), 40_000);
+            let seg = Segment {
+                src: client,
+                dst: sa("10.0.0.2:80"),
+                seq: 1,
+                flags: TcpFlags(ACK),
+                payload: b"GET / HTTP/1.1\r\n",
+            };
+            let mut on = |_: &FlowKey, _, ev: StreamEvent<'_>, _: &mut Log| {
+                closed += u64::from(ev == StreamEvent::Closed);
+            };
+            r.push(&seg, Direction::ToServer, now, &mut on);
+            // Out of order: held in the buffers until the flow goes.
+            let ahead = Segment {
+                seq: 1000,
+                payload: &[b'a'; 30],
+                ..seg
+            };
+            r.push(&ahead, Direction::ToServer, now, &mut on);
+            if i.is_multiple_of(3) {
+                let rst = Segment {
+                    flags: TcpFlags(TcpFlags::RST),
+                    payload: b"",
+                    ..seg
+                };
+                r.push(&rst, Direction::ToServer, now, &mut on);
+            }
+            if i % 1000 == 999 {
+                r.expire(now, &mut on);
+            }
+            assert!(r.len() <= config.max_flows);
+            assert!(r.buffered() <= config.max_total_buffer);
+        }
+        // Every flow opened is closed exactly once, counted once, and its bytes released.
+        r.expire(t0 + Duration::from_secs(1000), |_, _, ev, _| {
+            closed += u64::from(ev == StreamEvent::Closed);
+        });
+        let st = r.stats();
+        assert_eq!((r.len(), r.buffered()), (0, 0));
+        assert_eq!(st.flows_opened, 100_000);
+        assert_eq!(
+            st.flows_closed + st.flows_expired + st.flows_evicted,
+            st.flows_opened
+        );
+        assert_eq!(closed, st.flows_opened);
+        assert!(st.flows_evicted > 0 && st.flows_expired > 0, "{st:?}");
     }
 
     #[test]
