@@ -11,7 +11,10 @@ use std::{
 use crate::{
     config::{DecideSection, DetectionsConfig, Mode},
     detect::{DetectionKind, Finding},
-    sources::{LruTable, SourceKey, source_key},
+    {
+        lru_table::LruTable,
+        sources::{SourceKey, source_key},
+    },
 };
 
 /// Findings from a source within this long after its ban belong to the same burst

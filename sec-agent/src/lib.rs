@@ -17,6 +17,7 @@ pub mod detect;
 pub mod enforce;
 pub mod error;
 pub mod events;
+pub mod lru_table;
 pub mod metrics;
 pub mod net;
 pub mod normalize;

@@ -20,7 +20,7 @@ use std::{
 
 use crate::{
     capture::{Segment, TcpFlags},
-    sources::LruTable,
+    lru_table::LruTable,
 };
 
 /// A flow: client and server endpoints.

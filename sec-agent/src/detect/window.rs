@@ -14,7 +14,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::sources::{LruTable, SourceKey, source_key};
+use crate::{
+    lru_table::LruTable,
+    sources::{SourceKey, source_key},
+};
 
 #[derive(Clone, Copy, Debug)]
 struct Buckets {
