@@ -29,7 +29,7 @@ use sec_agent_tests::{
     traffic::in_netns,
 };
 
-use crate::stats;
+use crate::{packets, stats};
 
 /// Packets per flood (one test run in live-frames mode).
 const FLOOD_PACKETS: u64 = 1_000_000;
@@ -290,51 +290,15 @@ fn counter_after(text: &str, marker: &str) -> Result<u64> {
         .with_context(|| format!("no `{marker}` in:\n{text}"))
 }
 
-/// A valid 60-byte Ethernet/IPv4/UDP frame from the client to the server's MAC and address
-/// (the IP stack checks the header checksum and the destination MAC before its hooks).
+/// A 60-byte IPv4/UDP frame (64 on the wire) from the client to the server.
 fn udp_frame(lab: &Lab) -> Result<Vec<u8>> {
-    let mac = |ns: &str, dev: &str| -> Result<[u8; 6]> {
-        let o = lab
-            .in_ns(ns, "ip")
-            .args(["-j", "link", "show", "dev", dev])
-            .output()?;
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
-        let text = v[0]["address"].as_str().context("MAC address")?;
-        let mut mac = [0u8; 6];
-        for (b, part) in mac.iter_mut().zip(text.split(':')) {
-            *b = u8::from_str_radix(part, 16)?;
-        }
-        Ok(mac)
-    };
-    let dst = mac(&lab.server_ns, &lab.server_if)?;
-    let src = mac(&lab.client_ns, &lab.client_if)?;
-    let src_ip: std::net::Ipv4Addr = CLIENT_V4.parse()?;
-    let dst_ip: std::net::Ipv4Addr = SERVER_V4.parse()?;
-    let payload = [0u8; 18];
-    let mut f = Vec::with_capacity(60);
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&0x0800u16.to_be_bytes());
-    let total = (20 + 8 + payload.len()) as u16;
-    let mut ip = vec![0x45, 0];
-    ip.extend_from_slice(&total.to_be_bytes());
-    ip.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0]);
-    ip.extend_from_slice(&src_ip.octets());
-    ip.extend_from_slice(&dst_ip.octets());
-    let sum = ip
-        .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum::<u32>();
-    let folded = (sum & 0xffff) + (sum >> 16);
-    let csum = !((folded & 0xffff) + (folded >> 16)) as u16;
-    ip[10..12].copy_from_slice(&csum.to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&40000u16.to_be_bytes());
-    f.extend_from_slice(&9u16.to_be_bytes()); // discard
-    f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    f.extend_from_slice(&[0, 0]); // no UDP checksum (allowed over IPv4)
-    f.extend_from_slice(&payload);
-    Ok(f)
+    Ok(packets::frame(
+        packets::macs(lab)?,
+        CLIENT_V4.parse()?,
+        SERVER_V4.parse()?,
+        17,
+        &packets::udp(9, &[0; 18]),
+    ))
 }
 
 /// Floods `frame` from the client veth: `gen` (`bench_redirect_ingress`) runs in live-frames

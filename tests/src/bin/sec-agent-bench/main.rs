@@ -1,17 +1,19 @@
 //! The measurements behind `cargo xtask bench` (run as root). Prints Markdown sections on
 //! stdout; the xtask writes them into BENCHMARKS.md. Arguments name the sections to run
-//! (`xdp`, `peer`, `flood`, `detection`, `e2e`, `latency`, `memory`); none runs them all.
+//! (`xdp`, `peer`, `flood`, `detection`, `latency`, `e2e`, `memory`, `agent-memory`); none runs them all.
 //!
 //! Every figure is measured several times; tables give min / median / max. Ratios are
 //! taken between medians of the same run, because these machines are shared and absolute
 //! times drift between runs.
 
 mod agent;
+mod agent_memory;
 mod detection;
 mod e2e;
 mod flood;
 mod latency;
 mod memory;
+mod packets;
 mod peer;
 mod server;
 mod xdp;
@@ -29,6 +31,7 @@ const SECTIONS: &[Section] = &[
     ("e2e", e2e::e2e),
     ("latency", latency::latency),
     ("memory", memory::memory),
+    ("agent-memory", agent_memory::agent_memory),
 ];
 
 fn main() -> Result<()> {
