@@ -24,6 +24,7 @@ pub mod normalize;
 pub mod parse;
 pub mod pipeline;
 pub mod reassemble;
+pub mod repeats;
 pub mod sources;
 pub mod state;
 pub mod systemd;

@@ -30,6 +30,7 @@ use crate::{
     normalize::Inspection,
     parse::{Head, HttpEvent, HttpFlow, Limits},
     reassemble::{Direction, FlowKey, Reassembler, ReassemblyConfig, ReassemblyStats},
+    repeats::RepeatFilter,
     sources::SourceLog,
     state::Store,
 };
@@ -75,6 +76,8 @@ pub struct Pipeline {
     http_ports: Vec<bool>,
     detections: Vec<Box<dyn Detection>>,
     decider: Decider,
+    /// Folds repeated non-banning findings in the event log.
+    repeats: RepeatFilter,
     shared: Shared,
     events: EventLog,
     published: ReassemblyStats,
@@ -111,6 +114,7 @@ impl Pipeline {
             http_ports,
             detections: detect::registry(&config.detections)?,
             decider: Decider::new(config.detections.clone(), config.decide.clone()),
+            repeats: RepeatFilter::new(config.detections.max_sources),
             shared,
             events,
             published: ReassemblyStats::default(),
@@ -260,9 +264,10 @@ impl Pipeline {
             }
         }
         let rejected = !findings.is_empty();
-        self.act(key, Some(&inspection), findings, now);
+        // A request whose findings were all folded as repeats is not logged either.
+        let written = self.act(key, Some(&inspection), findings, now);
         if self.requests_log == RequestsLog::All
-            || (rejected && self.requests_log == RequestsLog::Rejected)
+            || (rejected && written && self.requests_log == RequestsLog::Rejected)
         {
             let mut fields = request_fields(key, Some(&inspection));
             fields.insert("rejected".into(), json!(rejected));
@@ -276,8 +281,9 @@ impl Pipeline {
         inspection: Option<&Inspection>,
         findings: Vec<Finding>,
         now: Instant,
-    ) {
+    ) -> bool {
         let source = key.client.ip();
+        let mut written = false;
         for finding in findings {
             self.stats.findings += 1;
             let allowlisted = self.shared.store.allowlisted(source).unwrap_or_else(|e| {
@@ -292,19 +298,6 @@ impl Pipeline {
                 },
                 other => (other.name(), None),
             };
-            let mut fields = request_fields(key, inspection);
-            fields.insert("detection".into(), json!(finding.detection.name()));
-            fields.insert("class".into(), json!(finding.class));
-            fields.insert("rule".into(), json!(finding.rule));
-            fields.insert("location".into(), json!(finding.location.map(|l| l.name())));
-            fields.insert("name".into(), json!(finding.name));
-            fields.insert("fragment".into(), json!(finding.fragment));
-            fields.insert("action".into(), json!(outcome));
-            if let Action::Ban(ttl) = action {
-                fields.insert("ttl_secs".into(), json!(ttl.as_secs()));
-                fields.insert("connections_closed".into(), json!(closed));
-            }
-            self.events.write("detection", fields.clone());
             let (mode, _) = self.decider.policy(&finding);
             self.shared
                 .metrics
@@ -318,6 +311,32 @@ impl Pipeline {
                 outcome,
                 &finding.fragment,
             );
+            let folded = if outcome == "ban" {
+                Some(0)
+            } else {
+                self.repeats
+                    .admit(source, finding.detection.name(), &finding.class, now)
+            };
+            let Some(folded) = folded else {
+                continue;
+            };
+            written = true;
+            let mut fields = request_fields(key, inspection);
+            fields.insert("detection".into(), json!(finding.detection.name()));
+            fields.insert("class".into(), json!(finding.class));
+            fields.insert("rule".into(), json!(finding.rule));
+            fields.insert("location".into(), json!(finding.location.map(|l| l.name())));
+            fields.insert("name".into(), json!(finding.name));
+            fields.insert("fragment".into(), json!(finding.fragment));
+            fields.insert("action".into(), json!(outcome));
+            if let Action::Ban(ttl) = action {
+                fields.insert("ttl_secs".into(), json!(ttl.as_secs()));
+                fields.insert("connections_closed".into(), json!(closed));
+            }
+            if folded > 0 {
+                fields.insert("repeats_folded".into(), json!(folded));
+            }
+            self.events.write("detection", fields.clone());
             if outcome == "ban" {
                 self.shared
                     .metrics
@@ -327,6 +346,7 @@ impl Pipeline {
                 self.events.write("ban", fields);
             }
         }
+        written
     }
 
     /// Bans `source`; returns how many of its connections were closed (`None` when closing

@@ -1,18 +1,28 @@
 //! `cargo xtask bench`: builds the release benchmark binary, runs it (as root), and writes
 //! BENCHMARKS.md with the machine, kernel, date and command in front of its figures.
 
-use std::{fs, path::Path, process::Command, time::SystemTime};
+use std::{
+    fs,
+    path::Path,
+    process::{Command, Stdio},
+    time::SystemTime,
+};
 
 use anyhow::{Context as _, Result, bail};
 
-/// Runs the measurements and writes `BENCHMARKS.md` at the workspace root.
-pub fn run(root: &Path) -> Result<()> {
+/// Runs the measurements (all of them, or only `sections`) and, for a full run, writes
+/// `BENCHMARKS.md` at the workspace root.
+pub fn run(root: &Path, sections: &[String]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     crate::status(
         Command::new(&cargo)
             .args([
                 "build",
                 "--release",
+                "-p",
+                "sec-agent",
+                "--bin",
+                "sec-agent",
                 "-p",
                 "sec-agent-tests",
                 "--bin",
@@ -22,15 +32,19 @@ pub fn run(root: &Path) -> Result<()> {
     )?;
     let started = std::time::Instant::now();
     let out = Command::new(root.join("target/release/sec-agent-bench"))
+        .args(sections)
+        .env("SEC_AGENT_BIN", root.join("target/release/sec-agent"))
+        .stderr(Stdio::inherit())
         .output()
         .context("running sec-agent-bench")?;
     if !out.status.success() {
-        bail!(
-            "sec-agent-bench failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("sec-agent-bench failed ({})", out.status);
     }
     let figures = String::from_utf8(out.stdout)?;
+    if !sections.is_empty() {
+        print!("{figures}");
+        return Ok(());
+    }
     let sh = |cmd: &str| {
         Command::new("sh")
             .args(["-c", cmd])
@@ -38,6 +52,12 @@ pub fn run(root: &Path) -> Result<()> {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default()
     };
+    // Every section ends with a "Target: ..." line; gathered at the top as a summary.
+    let targets: String = figures
+        .lines()
+        .filter_map(|l| l.strip_prefix("Target: "))
+        .map(|t| format!("- {t}\n"))
+        .collect();
     let now = humantime_like(SystemTime::now());
     let text = format!(
         "# Benchmarks\n\n\
@@ -49,12 +69,8 @@ pub fn run(root: &Path) -> Result<()> {
          - command: `cargo xtask bench` ({:.0} s)\n\n\
          Figures are min / median / max over repeated runs; ratios compare medians of the same\n\
          run. The machines are shared, so absolute figures move between runs; ratios move less.\n\n\
-         {figures}\n\
-         ## Not measured yet\n\n\
-         Still to come (issue 6): xdp-filter as a peer in the same test-run path, the veth flood\n\
-         drop rate against nftables and iptables, end-to-end inspection under wrk, ban latency\n\
-         percentiles, and the RSS of the running agent process (the memory section above\n\
-         measures the user-space state in the benchmark process).\n",
+         ## Targets\n\n{targets}\n\
+         {figures}",
         sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'"),
         sh("nproc"),
         sh("free -h | awk '/Mem:/ {print $2\" RAM\"}'"),

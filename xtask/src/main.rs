@@ -60,9 +60,14 @@ enum Task {
         #[arg(long)]
         filter: Option<String>,
     },
-    /// Measure XDP per-packet cost against the floor programs and detection throughput;
-    /// writes BENCHMARKS.md. Needs root.
-    Bench,
+    /// Measure sec-agent against the floor programs and its peers (XDP cost, flood drop
+    /// rate, detection throughput, end-to-end inspection, ban latency, memory); writes
+    /// BENCHMARKS.md. Needs root.
+    Bench {
+        /// Run only these sections (xdp, peer, flood, detection, latency, e2e, memory,
+        /// agent-memory) and print them; BENCHMARKS.md is written only by a full run.
+        sections: Vec<String>,
+    },
     /// Build (release) and run `sec-agent run` with these arguments, e.g. `--iface eth0`.
     Run {
         /// Arguments for `sec-agent run`.
@@ -117,9 +122,10 @@ fn run(cli: Cli) -> Result<()> {
             setup::ensure_vm()?;
             vm::run(&workspace_root(), &kernel, filter.as_deref())
         }
-        Task::Bench => {
+        Task::Bench { sections } => {
             setup::ensure()?;
-            bench::run(&workspace_root())
+            setup::ensure_bench()?;
+            bench::run(&workspace_root(), &sections)
         }
         Task::Lab => {
             setup::ensure()?;

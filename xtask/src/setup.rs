@@ -109,6 +109,22 @@ const VM_PACKAGES: &[&str] = &[
     "binutils",
 ];
 
+/// Debian packages the benchmarks run as peers and load generators.
+const BENCH_PACKAGES: &[&str] = &["xdp-tools", "nftables", "iptables", "wrk", "bpftool"];
+
+/// Installs what `bench` needs (peers, load generator), when missing.
+pub fn ensure_bench() -> Result<()> {
+    let packages: Vec<&str> = BENCH_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !apt_installed(p))
+        .collect();
+    if !packages.is_empty() {
+        apt_install(&packages)?;
+    }
+    Ok(())
+}
+
 /// Installs what `vm-test` needs, when missing.
 pub fn ensure_vm() -> Result<()> {
     let packages: Vec<&str> = VM_PACKAGES

@@ -50,8 +50,14 @@ fn main() -> Result<()> {
     }
     for (name, run) in SECTIONS {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {
+            eprintln!("bench: {name}");
+            let started = std::time::Instant::now();
             let mut out = String::new();
             run(&mut out)?;
+            eprintln!(
+                "bench: {name} done in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
             // Section by section, so a long run shows progress and a failure keeps the rest.
             print!("{out}");
         }

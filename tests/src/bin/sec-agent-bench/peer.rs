@@ -3,8 +3,8 @@
 //! `bpftool prog run` on the same frames, in the same run.
 //!
 //! xdp-filter is loaded by its own tool on the server veth of a lab (skb mode; the program
-//! is the same in every mode), with libxdp's pins in the lab's private bpffs
-//! (`LIBXDP_BPFFS`). Its `filter_ipv4` map holds at most 10,000 addresses, so the
+//! is the same in every mode), with its pins in the lab's private bpffs
+//! (bind-mounted over /sys/fs/bpf in a private mount namespace). Its `filter_ipv4` map holds at most 10,000 addresses, so the
 //! comparison stops at 10,000 bans.
 
 use std::{fmt::Write as _, net::Ipv4Addr, path::Path, process::Command};
@@ -48,10 +48,16 @@ pub fn peer(out: &mut String) -> Result<()> {
     std::fs::write(&banned_path, &banned)?;
 
     let filter = |args: &[&str]| -> Result<()> {
-        let o = lab
-            .in_ns(&lab.server_ns, "xdp-filter")
-            .env("LIBXDP_BPFFS", &lab.bpffs.dir)
+        // xdp-filter pins under the first bpffs it finds mounted (/sys/fs/bpf first), not
+        // under LIBXDP_BPFFS: run it in a private mount namespace where /sys/fs/bpf is the
+        // lab's own bpffs, so that nothing lands in the host's.
+        let o = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg("mount --bind \"$0\" /sys/fs/bpf && ns=$1 && shift && exec nsenter --net=\"$ns\" xdp-filter \"$@\"")
+            .arg(&lab.bpffs.dir)
+            .arg(format!("/run/netns/{}", lab.server_ns))
             .args(args)
+            .env("LIBXDP_BPFFS", "/sys/fs/bpf")
             .output()?;
         if !o.status.success() {
             bail!(
