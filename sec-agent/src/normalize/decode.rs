@@ -1,4 +1,8 @@
 //! Decoders that undo the encodings attackers use to hide payloads from pattern matching.
+//!
+//! Each borrows its input when there is nothing to decode, which is what most values are.
+
+use std::borrow::Cow;
 
 /// Most percent-decoding rounds: enough for double and triple encoding
 /// (`%25252e` -> `%252e` -> `%2e` -> `.`), bounded so that a value cannot cost more.
@@ -49,33 +53,47 @@ pub fn percent_decode_once(input: &[u8]) -> Vec<u8> {
 
 /// Percent-decodes until the value stops changing, at most [`MAX_PERCENT_ROUNDS`] times.
 /// With `plus_is_space` (query strings and form bodies), `+` becomes a space first.
-pub fn percent_decode(input: &[u8], plus_is_space: bool) -> Vec<u8> {
-    let mut value: Vec<u8> = if plus_is_space {
-        input
-            .iter()
-            .map(|&b| if b == b'+' { b' ' } else { b })
-            .collect()
+pub fn percent_decode(input: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
+    let mut value = if plus_is_space && input.contains(&b'+') {
+        Cow::Owned(
+            input
+                .iter()
+                .map(|&b| if b == b'+' { b' ' } else { b })
+                .collect(),
+        )
     } else {
-        input.to_vec()
+        Cow::Borrowed(input)
     };
     for _ in 0..MAX_PERCENT_ROUNDS {
         if !value.contains(&b'%') {
             break;
         }
         let next = percent_decode_once(&value);
-        if next == value {
+        if next == *value {
             break;
         }
-        value = next;
+        value = Cow::Owned(next);
     }
     value
 }
 
+/// [`percent_decode`] then [`text`]: the decoded value as text.
+pub fn decode_text(input: &[u8], plus_is_space: bool) -> Cow<'_, str> {
+    match percent_decode(input, plus_is_space) {
+        Cow::Borrowed(b) => text(b),
+        Cow::Owned(v) => Cow::Owned(match String::from_utf8(v) {
+            Ok(s) if !s.contains('\0') => s,
+            Ok(s) => s.replace('\0', ""),
+            Err(e) => text(e.as_bytes()).into_owned(),
+        }),
+    }
+}
+
 /// Decodes HTML character references: `&#NN;`, `&#xHH;` (also without the `;`, as browsers
 /// accept) and the named ones that matter for markup and quoting.
-pub fn html_entities(input: &str) -> String {
+pub fn html_entities(input: &str) -> Cow<'_, str> {
     if !input.contains('&') {
-        return input.to_string();
+        return Cow::Borrowed(input);
     }
     const NAMED: &[(&str, char)] = &[
         ("lt", '<'),
@@ -139,7 +157,7 @@ pub fn html_entities(input: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 /// Decodes a value that looks like base64 (standard or URL-safe alphabet, at least 16
@@ -151,6 +169,13 @@ pub fn base64_text(value: &str) -> Option<String> {
     if v.len() < MIN_LEN || v.len() % 4 == 1 {
         return None;
     }
+    // Most values fail on the alphabet: find out before allocating.
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'/' | b'_'))
+    {
+        return None;
+    }
     let mut bits = 0u32;
     let mut nbits = 0;
     let mut out = Vec::with_capacity(v.len() * 3 / 4);
@@ -160,8 +185,7 @@ pub fn base64_text(value: &str) -> Option<String> {
             b'a'..=b'z' => b - b'a' + 26,
             b'0'..=b'9' => b - b'0' + 52,
             b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
+            _ => 63, // `/` or `_`, checked above
         };
         bits = bits << 6 | u32::from(six);
         nbits += 6;
@@ -179,12 +203,12 @@ pub fn base64_text(value: &str) -> Option<String> {
 
 /// Lossy UTF-8 with NUL bytes removed (C-string truncation tricks such as
 /// `../../etc/passwd%00.png` must not split a payload from its detector).
-pub fn text(bytes: &[u8]) -> String {
+pub fn text(bytes: &[u8]) -> Cow<'_, str> {
     let s = String::from_utf8_lossy(bytes);
     if s.contains('\0') {
-        s.replace('\0', "")
+        Cow::Owned(s.replace('\0', ""))
     } else {
-        s.into_owned()
+        s
     }
 }
 

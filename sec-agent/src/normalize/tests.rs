@@ -6,9 +6,14 @@ fn request(raw: &[u8]) -> Message {
 
 fn fields(raw: &[u8]) -> Vec<(String, String, String)> {
     Inspection::of(&request(raw))
-        .fields
-        .into_iter()
-        .map(|f| (f.location.name().to_string(), f.name, f.value))
+        .fields()
+        .map(|f| {
+            (
+                f.location.name().to_string(),
+                f.name.to_string(),
+                f.value.to_string(),
+            )
+        })
         .collect()
 }
 
@@ -84,7 +89,7 @@ fn base64_html_entities_and_nul() {
     let decoded = Inspection::of(&request(
         b"GET /?data=JyBPUiAxPTEgLS0gLQ%3D%3D HTTP/1.1\r\n\r\n",
     ));
-    assert!(decoded.fields.iter().any(|x| x.from_base64));
+    assert!(decoded.fields().any(|x| x.from_base64));
 }
 
 #[test]

@@ -183,20 +183,20 @@ impl Detection for Payload {
     }
 
     fn on_request(&mut self, req: &RequestInfo<'_>, out: &mut Vec<Finding>) {
-        for field in &req.inspection.fields {
-            let shape = Shape::of(&field.value);
+        for field in req.inspection.fields() {
+            let shape = Shape::of(field.value);
             let hit = self
                 .classes
                 .iter()
-                .find_map(|c| c.check(field.location, &field.value, shape))
-                .or_else(|| self.patterns.check(&field.value));
+                .find_map(|c| c.check(field.location, field.value, shape))
+                .or_else(|| self.patterns.check(field.value));
             if let Some(m) = hit {
                 out.push(Finding {
                     detection: DetectionKind::Payload,
                     class: m.class().to_string(),
                     rule: m.rule.to_string(),
                     location: Some(field.location),
-                    name: field.name.clone(),
+                    name: field.name.to_string(),
                     fragment: m.fragment,
                 });
                 return; // One finding per request is enough to decide.
