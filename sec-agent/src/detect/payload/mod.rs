@@ -87,13 +87,19 @@ impl Class {
         Class::ALL.into_iter().find(|c| c.name() == name)
     }
 
-    fn check(self, location: Location, value: &str, shape: Shape) -> Option<Match> {
+    fn check(
+        self,
+        location: Location,
+        value: &str,
+        shape: Shape,
+        scratch: &mut sqli::Scratch,
+    ) -> Option<Match> {
         use Location::*;
         if !shape.plausible(self, value) {
             return None;
         }
         match self {
-            Class::Sqli => sqli::check(value),
+            Class::Sqli => sqli::check_with(value, scratch),
             Class::Xss => xss::check(value),
             // Header values such as Accept lists and cookies rarely hold shell syntax, but
             // they do reach CGI scripts and loggers: inspected everywhere.
@@ -155,12 +161,20 @@ impl Shape {
     }
 }
 
-/// Whether `value` contains one of the lowercase ASCII `words`, ignoring case.
+/// Whether `value` contains one of the lowercase ASCII `words`, ignoring case. One pass:
+/// only positions whose byte starts one of the words are compared.
 fn contains_word_ci(value: &str, words: &[&str]) -> bool {
     let v = value.as_bytes();
-    words.iter().any(|w| {
-        v.windows(w.len())
-            .any(|win| win.eq_ignore_ascii_case(w.as_bytes()))
+    let mut firsts = [false; 256];
+    for w in words {
+        firsts[usize::from(w.as_bytes()[0])] = true;
+    }
+    v.iter().enumerate().any(|(i, &b)| {
+        firsts[usize::from(b.to_ascii_lowercase())]
+            && words.iter().any(|w| {
+                v.get(i..i + w.len())
+                    .is_some_and(|win| win.eq_ignore_ascii_case(w.as_bytes()))
+            })
     })
 }
 
@@ -168,12 +182,17 @@ fn contains_word_ci(value: &str, words: &[&str]) -> bool {
 pub struct Payload {
     classes: Vec<Class>,
     patterns: patterns::Patterns,
+    sqli: sqli::Scratch,
 }
 
 impl Payload {
     /// Runs `classes` and the operator `patterns`.
     pub fn new(classes: Vec<Class>, patterns: patterns::Patterns) -> Payload {
-        Payload { classes, patterns }
+        Payload {
+            classes,
+            patterns,
+            sqli: sqli::Scratch::default(),
+        }
     }
 }
 
@@ -188,7 +207,7 @@ impl Detection for Payload {
             let hit = self
                 .classes
                 .iter()
-                .find_map(|c| c.check(field.location, field.value, shape))
+                .find_map(|c| c.check(field.location, field.value, shape, &mut self.sqli))
                 .or_else(|| self.patterns.check(field.value));
             if let Some(m) = hit {
                 out.push(Finding {

@@ -192,14 +192,19 @@ fn dangerous_css(css: &str) -> bool {
 /// ignoring the white space and control characters browsers ignore there.
 fn script_scheme_at_start(lower: &str) -> Option<usize> {
     let start = lower.find(|c: char| !c.is_ascii_whitespace() && !c.is_ascii_control())?;
-    let squeezed: String = lower[start..]
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .take(16)
-        .collect();
+    // Tabs and newlines inside the scheme are ignored by browsers (`java\tscript:`).
+    let squeezed = || {
+        lower.as_bytes()[start..]
+            .iter()
+            .copied()
+            .filter(|b| !matches!(b, b'\t' | b'\n' | b'\r'))
+    };
     ["javascript:", "vbscript:", "data:text/html", "livescript:"]
         .iter()
-        .any(|s| squeezed.starts_with(s))
+        .any(|s| {
+            let mut rest = squeezed();
+            s.bytes().all(|c| rest.next() == Some(c))
+        })
         .then_some(start)
 }
 
