@@ -146,8 +146,7 @@ impl Inspection {
         let size = target.len()
             + request.body.len()
             + request
-                .headers
-                .iter()
+                .headers()
                 .map(|(n, v)| n.len() + v.len())
                 .sum::<usize>();
         let mut b = Builder {
@@ -162,7 +161,7 @@ impl Inspection {
         }
         let mut user_agent = None;
         let mut host = None;
-        for (name, value) in &request.headers {
+        for (name, value) in request.headers() {
             let is = |h: &str| name.eq_ignore_ascii_case(h);
             if is("cookie") {
                 b.cookies(value);
