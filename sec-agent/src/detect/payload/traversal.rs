@@ -93,6 +93,14 @@ pub fn check(value: &str, in_path: bool) -> Option<Match> {
     // Byte positions in `value` are those in its unified form (backslashes as slashes,
     // ASCII lowercase): both are byte-for-byte maps.
     let b = value.as_bytes();
+    // Every climb rule needs a `..`; most values have none and skip to the names.
+    let Some(first_dot_dot) = super::find(value, "..") else {
+        return if NAMES.is_match(value) {
+            named_file(value, 0)
+        } else {
+            None
+        };
+    };
     let dot_dot_at = |i: usize| b[i] == b'.' && b.get(i + 1) == Some(&b'.');
     let ends_with_climb = is_slash(b[b.len() - 3]) && b.ends_with(b"..");
     // `../` never overlaps itself, so counting every position counts the matches.
@@ -121,7 +129,7 @@ pub fn check(value: &str, in_path: bool) -> Option<Match> {
         return Some(m);
     }
     if climbs >= 2 {
-        let at = (0..b.len() - 1).find(|&i| dot_dot_at(i)).unwrap_or(0);
+        let at = first_dot_dot;
         return Some(Match::new(
             "traversal:dot_dot",
             value,
