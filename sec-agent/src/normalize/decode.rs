@@ -79,6 +79,11 @@ pub fn percent_decode(input: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
 
 /// [`percent_decode`] then [`text`]: the decoded value as text.
 pub fn decode_text(input: &[u8], plus_is_space: bool) -> Cow<'_, str> {
+    if is_plain(input, plus_is_space)
+        && let Ok(s) = std::str::from_utf8(input)
+    {
+        return Cow::Borrowed(s);
+    }
     match percent_decode(input, plus_is_space) {
         Cow::Borrowed(b) => text(b),
         Cow::Owned(v) => Cow::Owned(match String::from_utf8(v) {
@@ -87,6 +92,16 @@ pub fn decode_text(input: &[u8], plus_is_space: bool) -> Cow<'_, str> {
             Err(e) => text(e.as_bytes()).into_owned(),
         }),
     }
+}
+
+/// Whether no decoder would change `input`: ASCII without `%`, `&`, NUL (or `+` when it
+/// means a space). One pass without branches, where the decoders take one each.
+pub fn is_plain(input: &[u8], plus_is_space: bool) -> bool {
+    let plus = if plus_is_space { b'+' } else { b'%' };
+    let special = input.iter().fold(false, |any, &b| {
+        any | (b == b'%') | (b == b'&') | (b == 0) | (b >= 0x80) | (b == plus)
+    });
+    !special
 }
 
 /// Decodes HTML character references: `&#NN;`, `&#xHH;` (also without the `;`, as browsers
@@ -204,7 +219,11 @@ pub fn base64_text(value: &str) -> Option<String> {
 /// Lossy UTF-8 with NUL bytes removed (C-string truncation tricks such as
 /// `../../etc/passwd%00.png` must not split a payload from its detector).
 pub fn text(bytes: &[u8]) -> Cow<'_, str> {
-    let s = String::from_utf8_lossy(bytes);
+    // Valid UTF-8 is the rule; checking it is much cheaper than a lossy conversion.
+    let s = match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
     if s.contains('\0') {
         Cow::Owned(s.replace('\0', ""))
     } else {
@@ -215,6 +234,9 @@ pub fn text(bytes: &[u8]) -> Cow<'_, str> {
 /// Canonical path for matching: backslashes as slashes, `//` collapsed, `.` and `..`
 /// segments resolved (never above the root). Decoding happens before this.
 pub fn normalize_path(path: &str) -> String {
+    if is_canonical(path) {
+        return path.to_string();
+    }
     let unified = path.replace('\\', "/");
     let mut segments: Vec<&str> = Vec::new();
     for seg in unified.split('/') {
@@ -235,6 +257,25 @@ pub fn normalize_path(path: &str) -> String {
         out.push('/');
     }
     out
+}
+
+/// Whether [`normalize_path`] would return `path` unchanged: it starts with `/`, has no
+/// backslash, and no empty, `.` or `..` segment but for a trailing slash.
+fn is_canonical(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    if rest.contains('\\') {
+        return false;
+    }
+    let mut segments = rest.split('/').peekable();
+    while let Some(seg) = segments.next() {
+        let last = segments.peek().is_none();
+        if seg == "." || seg == ".." || (seg.is_empty() && !last) {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -304,9 +345,17 @@ mod tests {
             ("", "/"),
             ("/", "/"),
             ("/.env", "/.env"),
+            ("/a/", "/a/"),
+            ("/a//", "/a/"),
+            ("/a/.", "/a"),
+            ("/a/..", "/"),
+            ("a/b", "/a/b"),
+            ("/a/.b/..c", "/a/.b/..c"),
         ];
         for (input, want) in cases {
             assert_eq!(normalize_path(input), want, "{input}");
+            let canonical = normalize_path(input) == input;
+            assert_eq!(is_canonical(input), canonical, "{input}");
         }
     }
 
