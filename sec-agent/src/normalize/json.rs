@@ -84,22 +84,22 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
-        let mut members: Vec<(Cow<'de, str>, Json<'de>)> = Vec::new();
+        let mut members: Vec<(Cow<'de, str>, Json<'de>)> =
+            Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(key) = map.next_key_seed(Key)? {
             members.push((key, map.next_value()?));
         }
         // A stable sort keeps duplicates in document order; the last one wins, as a map
-        // insert would have it.
+        // insert would have it (`dedup_by` drops the later of two equal keys: swap first).
         if !members.is_sorted_by(|a, b| a.0 < b.0) {
             members.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut unique: Vec<(Cow<'de, str>, Json<'de>)> = Vec::with_capacity(members.len());
-            for m in members {
-                match unique.last_mut() {
-                    Some(last) if last.0 == m.0 => *last = m,
-                    _ => unique.push(m),
+            members.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    std::mem::swap(later, kept);
                 }
-            }
-            members = unique;
+                same
+            });
         }
         Ok(Json::Object(members))
     }

@@ -100,3 +100,32 @@ fn absolute_form_targets_lose_scheme_and_host() {
     assert_eq!(i.path, "/x/y");
     assert_eq!(split_target("/p#frag?no"), ("/p", None));
 }
+
+#[test]
+fn json_members_in_map_order_last_duplicate_wins() {
+    // As a serde_json::Value map iterates them: sorted by key, one entry per key.
+    let body = br#"{"b":"1","a":["x",{"z":2,"y":null}],"b":"<x>"}"#;
+    let mut raw = format!(
+        "POST /api HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(body);
+    let got: Vec<String> = fields(&raw)
+        .into_iter()
+        .filter(|(l, _, _)| l.starts_with("json"))
+        .map(|(l, n, v)| format!("{l} {n}={v}"))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "json_keys =a",
+            "json_values a=x",
+            "json_keys =y",
+            "json_keys =z",
+            "json_values z=2",
+            "json_keys =b",
+            "json_values b=<x>",
+        ]
+    );
+}
