@@ -1,4 +1,8 @@
 //! Decoders that undo the encodings attackers use to hide payloads from pattern matching.
+//!
+//! Each borrows its input when there is nothing to decode, which is what most values are.
+
+use std::borrow::Cow;
 
 /// Most percent-decoding rounds: enough for double and triple encoding
 /// (`%25252e` -> `%252e` -> `%2e` -> `.`), bounded so that a value cannot cost more.
@@ -49,33 +53,62 @@ pub fn percent_decode_once(input: &[u8]) -> Vec<u8> {
 
 /// Percent-decodes until the value stops changing, at most [`MAX_PERCENT_ROUNDS`] times.
 /// With `plus_is_space` (query strings and form bodies), `+` becomes a space first.
-pub fn percent_decode(input: &[u8], plus_is_space: bool) -> Vec<u8> {
-    let mut value: Vec<u8> = if plus_is_space {
-        input
-            .iter()
-            .map(|&b| if b == b'+' { b' ' } else { b })
-            .collect()
+pub fn percent_decode(input: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
+    let mut value = if plus_is_space && input.contains(&b'+') {
+        Cow::Owned(
+            input
+                .iter()
+                .map(|&b| if b == b'+' { b' ' } else { b })
+                .collect(),
+        )
     } else {
-        input.to_vec()
+        Cow::Borrowed(input)
     };
     for _ in 0..MAX_PERCENT_ROUNDS {
         if !value.contains(&b'%') {
             break;
         }
         let next = percent_decode_once(&value);
-        if next == value {
+        if next == *value {
             break;
         }
-        value = next;
+        value = Cow::Owned(next);
     }
     value
 }
 
+/// [`percent_decode`] then [`text`]: the decoded value as text.
+pub fn decode_text(input: &[u8], plus_is_space: bool) -> Cow<'_, str> {
+    if is_plain(input, plus_is_space)
+        && let Ok(s) = std::str::from_utf8(input)
+    {
+        return Cow::Borrowed(s);
+    }
+    match percent_decode(input, plus_is_space) {
+        Cow::Borrowed(b) => text(b),
+        Cow::Owned(v) => Cow::Owned(match String::from_utf8(v) {
+            Ok(s) if !s.contains('\0') => s,
+            Ok(s) => s.replace('\0', ""),
+            Err(e) => text(e.as_bytes()).into_owned(),
+        }),
+    }
+}
+
+/// Whether no decoder would change `input`: ASCII without `%`, `&`, NUL (or `+` when it
+/// means a space). One pass without branches, where the decoders take one each.
+pub fn is_plain(input: &[u8], plus_is_space: bool) -> bool {
+    let plus = if plus_is_space { b'+' } else { b'%' };
+    let special = input.iter().fold(false, |any, &b| {
+        any | (b == b'%') | (b == b'&') | (b == 0) | (b >= 0x80) | (b == plus)
+    });
+    !special
+}
+
 /// Decodes HTML character references: `&#NN;`, `&#xHH;` (also without the `;`, as browsers
 /// accept) and the named ones that matter for markup and quoting.
-pub fn html_entities(input: &str) -> String {
+pub fn html_entities(input: &str) -> Cow<'_, str> {
     if !input.contains('&') {
-        return input.to_string();
+        return Cow::Borrowed(input);
     }
     const NAMED: &[(&str, char)] = &[
         ("lt", '<'),
@@ -139,7 +172,7 @@ pub fn html_entities(input: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 /// Decodes a value that looks like base64 (standard or URL-safe alphabet, at least 16
@@ -151,6 +184,13 @@ pub fn base64_text(value: &str) -> Option<String> {
     if v.len() < MIN_LEN || v.len() % 4 == 1 {
         return None;
     }
+    // Most values fail on the alphabet: find out before allocating.
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'/' | b'_'))
+    {
+        return None;
+    }
     let mut bits = 0u32;
     let mut nbits = 0;
     let mut out = Vec::with_capacity(v.len() * 3 / 4);
@@ -160,8 +200,7 @@ pub fn base64_text(value: &str) -> Option<String> {
             b'a'..=b'z' => b - b'a' + 26,
             b'0'..=b'9' => b - b'0' + 52,
             b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
+            _ => 63, // `/` or `_`, checked above
         };
         bits = bits << 6 | u32::from(six);
         nbits += 6;
@@ -179,18 +218,25 @@ pub fn base64_text(value: &str) -> Option<String> {
 
 /// Lossy UTF-8 with NUL bytes removed (C-string truncation tricks such as
 /// `../../etc/passwd%00.png` must not split a payload from its detector).
-pub fn text(bytes: &[u8]) -> String {
-    let s = String::from_utf8_lossy(bytes);
+pub fn text(bytes: &[u8]) -> Cow<'_, str> {
+    // Valid UTF-8 is the rule; checking it is much cheaper than a lossy conversion.
+    let s = match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
     if s.contains('\0') {
-        s.replace('\0', "")
+        Cow::Owned(s.replace('\0', ""))
     } else {
-        s.into_owned()
+        s
     }
 }
 
 /// Canonical path for matching: backslashes as slashes, `//` collapsed, `.` and `..`
 /// segments resolved (never above the root). Decoding happens before this.
 pub fn normalize_path(path: &str) -> String {
+    if is_canonical(path) {
+        return path.to_string();
+    }
     let unified = path.replace('\\', "/");
     let mut segments: Vec<&str> = Vec::new();
     for seg in unified.split('/') {
@@ -211,6 +257,25 @@ pub fn normalize_path(path: &str) -> String {
         out.push('/');
     }
     out
+}
+
+/// Whether [`normalize_path`] would return `path` unchanged: it starts with `/`, has no
+/// backslash, and no empty, `.` or `..` segment but for a trailing slash.
+fn is_canonical(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    if rest.contains('\\') {
+        return false;
+    }
+    let mut segments = rest.split('/').peekable();
+    while let Some(seg) = segments.next() {
+        let last = segments.peek().is_none();
+        if seg == "." || seg == ".." || (seg.is_empty() && !last) {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -280,9 +345,17 @@ mod tests {
             ("", "/"),
             ("/", "/"),
             ("/.env", "/.env"),
+            ("/a/", "/a/"),
+            ("/a//", "/a/"),
+            ("/a/.", "/a"),
+            ("/a/..", "/"),
+            ("a/b", "/a/b"),
+            ("/a/.b/..c", "/a/.b/..c"),
         ];
         for (input, want) in cases {
             assert_eq!(normalize_path(input), want, "{input}");
+            let canonical = normalize_path(input) == input;
+            assert_eq!(is_canonical(input), canonical, "{input}");
         }
     }
 

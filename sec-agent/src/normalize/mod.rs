@@ -9,11 +9,12 @@
 //! alone: each detection folds what it needs.
 
 pub mod decode;
+mod json;
 
 use std::fmt;
 
 use crate::parse::{Head, Message};
-use decode::{base64_text, html_entities, normalize_path, percent_decode, text};
+use decode::{base64_text, decode_text, html_entities, normalize_path, text};
 
 /// Where in the request a value was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,21 +65,38 @@ impl fmt::Display for Location {
     }
 }
 
-/// One decoded value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Field {
+/// One decoded value, borrowed from its [`Inspection`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field<'a> {
     /// Where it was.
     pub location: Location,
     /// Parameter, header or cookie name (empty for the path and names themselves).
-    pub name: String,
+    pub name: &'a str,
     /// The decoded value.
-    pub value: String,
+    pub value: &'a str,
     /// Whether the value is the base64-decoded form of another field.
     pub from_base64: bool,
 }
 
+/// Byte range of a string in [`Inspection::text`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+/// A field, its strings kept as spans of the inspection's one text buffer: a request
+/// costs two allocations however many fields it has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Slot {
+    location: Location,
+    name: Span,
+    value: Span,
+    from_base64: bool,
+}
+
 /// What the detections look at for one request.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Inspection {
     /// Method as sent.
     pub method: String,
@@ -89,8 +107,10 @@ pub struct Inspection {
     pub path: String,
     /// User-Agent header: `None` when absent, `Some("")` when empty.
     pub user_agent: Option<String>,
-    /// Every decoded value, in request order.
-    pub fields: Vec<Field>,
+    /// The names and values of every field, one after the other.
+    text: String,
+    /// Every field, in request order.
+    slots: Vec<Slot>,
 }
 
 /// Most fields taken from one request; the rest are not inspected (a request with more is
@@ -122,27 +142,37 @@ impl Inspection {
         let Head::Request { method, target } = &request.head else {
             return Inspection::default();
         };
-        let mut b = Builder::default();
+        // Decoding only shrinks a value; base64 copies are rare enough to grow for.
+        let size = target.len()
+            + request.body.len()
+            + request
+                .headers()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>();
+        let mut b = Builder {
+            text: String::with_capacity(size),
+            slots: Vec::with_capacity(16),
+        };
         let (raw_path, query) = split_target(target);
-        let path = text(&percent_decode(raw_path.as_bytes(), false));
+        let path = decode_text(raw_path.as_bytes(), false);
         b.push(Location::Path, "", &path);
         if let Some(q) = query {
             b.pairs(q.as_bytes(), Location::QsNames, Location::QsValues);
         }
         let mut user_agent = None;
         let mut host = None;
-        for (name, value) in &request.headers {
-            let lower = name.to_ascii_lowercase();
-            match lower.as_str() {
-                "cookie" => b.cookies(value),
-                "user-agent" => {
-                    let ua = text(value);
-                    b.push(Location::UserAgent, name, &ua);
-                    user_agent = Some(ua);
-                }
-                "host" => host = Some(text(value)),
-                _ if SKIPPED_HEADERS.contains(&lower.as_str()) => {}
-                _ => b.push_decoded(Location::HeadersValues, name, value, false),
+        for (name, value) in request.headers() {
+            let is = |h: &str| name.eq_ignore_ascii_case(h);
+            if is("cookie") {
+                b.cookies(value);
+            } else if is("user-agent") {
+                let ua = text(value);
+                b.push(Location::UserAgent, name, &ua);
+                user_agent = Some(ua.into_owned());
+            } else if is("host") {
+                host = Some(text(value).into_owned());
+            } else if !SKIPPED_HEADERS.iter().any(|h| is(h)) {
+                b.push_decoded(Location::HeadersValues, name, value, false);
             }
         }
         b.body(request);
@@ -151,43 +181,114 @@ impl Inspection {
             host,
             path: normalize_path(&path),
             user_agent,
-            fields: b.fields,
+            text: b.text,
+            slots: b.slots,
         }
+    }
+
+    /// Every decoded value, in request order.
+    pub fn fields(&self) -> impl ExactSizeIterator<Item = Field<'_>> + Clone + '_ {
+        self.slots.iter().map(|s| Field {
+            location: s.location,
+            name: &self.text[s.name.start..s.name.end],
+            value: &self.text[s.value.start..s.value.end],
+            from_base64: s.from_base64,
+        })
+    }
+
+    /// Appends a field as it is, without decoding or limits (for tests and tools that
+    /// build an inspection by hand).
+    pub fn push_field(&mut self, field: Field<'_>) {
+        let mut b = Builder {
+            text: std::mem::take(&mut self.text),
+            slots: std::mem::take(&mut self.slots),
+        };
+        let name = b.intern(field.name);
+        let value = b.intern(field.value);
+        b.slots.push(Slot {
+            location: field.location,
+            name,
+            value,
+            from_base64: field.from_base64,
+        });
+        (self.text, self.slots) = (b.text, b.slots);
     }
 }
 
-#[derive(Default)]
+impl PartialEq for Inspection {
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method
+            && self.host == other.host
+            && self.path == other.path
+            && self.user_agent == other.user_agent
+            && self.fields().eq(other.fields())
+    }
+}
+
+impl Eq for Inspection {}
+
+impl fmt::Debug for Inspection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Fields<'a>(&'a Inspection);
+        impl fmt::Debug for Fields<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.0.fields()).finish()
+            }
+        }
+        f.debug_struct("Inspection")
+            .field("method", &self.method)
+            .field("host", &self.host)
+            .field("path", &self.path)
+            .field("user_agent", &self.user_agent)
+            .field("fields", &Fields(self))
+            .finish()
+    }
+}
+
 struct Builder {
-    fields: Vec<Field>,
+    text: String,
+    slots: Vec<Slot>,
 }
 
 impl Builder {
+    fn intern(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Span {
+            start,
+            end: self.text.len(),
+        }
+    }
+
     fn push(&mut self, location: Location, name: &str, value: &str) {
-        if self.fields.len() >= MAX_FIELDS || value.is_empty() {
+        if self.slots.len() >= MAX_FIELDS || value.is_empty() {
             return;
         }
         let value = html_entities(value);
         let b64 = base64_text(&value);
-        self.fields.push(Field {
+        let name = self.intern(name);
+        let value = self.intern(&value);
+        self.slots.push(Slot {
             location,
-            name: name.to_string(),
+            name,
             value,
             from_base64: false,
         });
         if let Some(decoded) = b64
-            && self.fields.len() < MAX_FIELDS
+            && self.slots.len() < MAX_FIELDS
         {
-            self.fields.push(Field {
+            let value = self.intern(&html_entities(&decode_text(decoded.as_bytes(), false)));
+            self.slots.push(Slot {
                 location,
-                name: name.to_string(),
-                value: html_entities(&text(&percent_decode(decoded.as_bytes(), false))),
+                name,
+                value,
                 from_base64: true,
             });
         }
     }
 
     fn push_decoded(&mut self, location: Location, name: &str, raw: &[u8], plus_is_space: bool) {
-        let value = text(&percent_decode(raw, plus_is_space));
+        let value = decode_text(raw, plus_is_space);
         self.push(location, name, &value);
     }
 
@@ -201,7 +302,7 @@ impl Builder {
                 Some(eq) => (&pair[..eq], &pair[eq + 1..]),
                 None => (pair, &b""[..]),
             };
-            let name = text(&percent_decode(k, true));
+            let name = decode_text(k, true);
             self.push(names, "", &name);
             self.push_decoded(values, &name, v, true);
         }
@@ -230,7 +331,7 @@ impl Builder {
         if media == "application/x-www-form-urlencoded" {
             self.pairs(&request.body, Location::PostNames, Location::PostValues);
         } else if media == "application/json" || media.ends_with("+json") {
-            match serde_json::from_slice::<serde_json::Value>(&request.body) {
+            match serde_json::from_slice::<json::Json<'_>>(&request.body) {
                 Ok(json) => self.json(&json, ""),
                 // Truncated or invalid JSON: inspect it as text rather than not at all.
                 Err(_) => self.push_decoded(Location::PostValues, "", &request.body, false),
@@ -241,22 +342,22 @@ impl Builder {
         // Other types (multipart uploads, binary) are not inspected.
     }
 
-    fn json(&mut self, value: &serde_json::Value, key: &str) {
-        use serde_json::Value;
+    fn json(&mut self, value: &json::Json<'_>, key: &str) {
+        use json::Json;
         match value {
-            Value::Object(map) => {
-                for (k, v) in map {
+            Json::Object(entries) => {
+                for (k, v) in entries {
                     self.push(Location::JsonKeys, "", k);
                     self.json(v, k);
                 }
             }
-            Value::Array(items) => items.iter().for_each(|v| self.json(v, key)),
-            Value::String(s) => {
-                let decoded = text(&percent_decode(s.as_bytes(), false));
+            Json::Array(items) => items.iter().for_each(|v| self.json(v, key)),
+            Json::String(s) => {
+                let decoded = decode_text(s.as_bytes(), false);
                 self.push(Location::JsonValues, key, &decoded);
             }
-            Value::Number(n) => self.push(Location::JsonValues, key, &n.to_string()),
-            Value::Bool(_) | Value::Null => {}
+            Json::Number(n) => self.push(Location::JsonValues, key, &n.to_string()),
+            Json::Other => {}
         }
     }
 }

@@ -6,9 +6,14 @@ fn request(raw: &[u8]) -> Message {
 
 fn fields(raw: &[u8]) -> Vec<(String, String, String)> {
     Inspection::of(&request(raw))
-        .fields
-        .into_iter()
-        .map(|f| (f.location.name().to_string(), f.name, f.value))
+        .fields()
+        .map(|f| {
+            (
+                f.location.name().to_string(),
+                f.name.to_string(),
+                f.value.to_string(),
+            )
+        })
         .collect()
 }
 
@@ -84,7 +89,7 @@ fn base64_html_entities_and_nul() {
     let decoded = Inspection::of(&request(
         b"GET /?data=JyBPUiAxPTEgLS0gLQ%3D%3D HTTP/1.1\r\n\r\n",
     ));
-    assert!(decoded.fields.iter().any(|x| x.from_base64));
+    assert!(decoded.fields().any(|x| x.from_base64));
 }
 
 #[test]
@@ -94,4 +99,33 @@ fn absolute_form_targets_lose_scheme_and_host() {
     ));
     assert_eq!(i.path, "/x/y");
     assert_eq!(split_target("/p#frag?no"), ("/p", None));
+}
+
+#[test]
+fn json_members_in_map_order_last_duplicate_wins() {
+    // As a serde_json::Value map iterates them: sorted by key, one entry per key.
+    let body = br#"{"b":"1","a":["x",{"z":2,"y":null}],"b":"<x>"}"#;
+    let mut raw = format!(
+        "POST /api HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(body);
+    let got: Vec<String> = fields(&raw)
+        .into_iter()
+        .filter(|(l, _, _)| l.starts_with("json"))
+        .map(|(l, n, v)| format!("{l} {n}={v}"))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "json_keys =a",
+            "json_values a=x",
+            "json_keys =y",
+            "json_keys =z",
+            "json_values z=2",
+            "json_keys =b",
+            "json_values b=<x>",
+        ]
+    );
 }

@@ -2,6 +2,8 @@
 //! `Content-Length`, chunked transfer coding, or until the connection closes (responses),
 //! keeping at most `body_limit` bytes of each body for inspection.
 
+use std::mem::MaybeUninit;
+
 use super::chunked::{Chunked, ChunkedError};
 
 /// Limits for one direction.
@@ -50,21 +52,61 @@ pub struct Message {
     pub head: Head,
     /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub version: u8,
-    /// Header fields in order: (name as sent, raw value).
-    pub headers: Vec<(String, Vec<u8>)>,
+    /// Header fields, in order (see [`Message::headers`]).
+    headers: Headers,
     /// The body, decoded from chunked coding, at most `body_limit` bytes.
     pub body: Vec<u8>,
     /// Whether the body was longer than what was kept.
     pub body_truncated: bool,
 }
 
+/// Header fields kept as two buffers and their spans rather than two allocations per
+/// field: names (tokens, so ASCII text) and raw values.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Headers {
+    names: String,
+    values: Vec<u8>,
+    /// End of each field's name in `names` and of its value in `values`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl Headers {
+    fn with_capacity(fields: usize, bytes: usize) -> Headers {
+        Headers {
+            names: String::with_capacity(fields * 16),
+            values: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(fields),
+        }
+    }
+
+    fn push(&mut self, name: &str, value: &[u8]) {
+        self.names.push_str(name);
+        self.values.extend_from_slice(value);
+        self.ends.push((self.names.len(), self.values.len()));
+    }
+
+    fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &[u8])> + ExactSizeIterator + '_ {
+        (0..self.ends.len()).map(|i| {
+            let (n0, v0) = if i == 0 { (0, 0) } else { self.ends[i - 1] };
+            let (n1, v1) = self.ends[i];
+            (&self.names[n0..n1], &self.values[v0..v1])
+        })
+    }
+}
+
 impl Message {
+    /// Header fields in order: (name as sent, raw value).
+    pub fn headers(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = (&str, &[u8])> + ExactSizeIterator + '_ {
+        self.headers.iter()
+    }
+
     /// First value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
+        self.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+            .map(|(_, v)| v)
     }
 }
 
@@ -161,15 +203,23 @@ impl MessageParser {
         if self.is_dead() {
             return Ok(());
         }
-        self.buf.extend_from_slice(data);
+        // Most segments start and end messages: parse them where they are, and buffer only
+        // what is left over.
+        let mut buffered = std::mem::take(&mut self.buf);
+        let input: &[u8] = if buffered.is_empty() {
+            data
+        } else {
+            buffered.extend_from_slice(data);
+            &buffered
+        };
         let mut pos = 0;
         let result = loop {
-            let rest = &self.buf[pos..];
+            let rest = &input[pos..];
             match &mut self.state {
                 State::Dead => break Ok(()),
                 State::Resync => {
                     if !starts_message(rest, self.request) {
-                        pos = self.buf.len(); // Still inside the lost message.
+                        pos = input.len(); // Still inside the lost message.
                         break Ok(());
                     }
                     self.state = State::Head;
@@ -200,10 +250,15 @@ impl MessageParser {
                 },
             }
         };
-        self.buf.drain(..pos);
         if result.is_err() {
             self.state = State::Dead;
             self.buf = Vec::new();
+        } else if buffered.is_empty() {
+            buffered.extend_from_slice(&data[pos..]);
+            self.buf = buffered;
+        } else {
+            buffered.drain(..pos);
+            self.buf = buffered;
         }
         result
     }
@@ -216,10 +271,19 @@ fn parse_head(
     limits: &Limits,
     head_request: HeadRequest<'_>,
 ) -> Result<Option<(usize, Message, Body)>, ParseError> {
-    let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    // Header slots on the stack, uninitialised, unless the limit is unusually high.
+    let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+    let mut on_heap;
+    let slots = if limits.max_headers <= STACK_HEADERS {
+        &mut on_stack[..limits.max_headers]
+    } else {
+        on_heap = vec![MaybeUninit::uninit(); limits.max_headers];
+        &mut on_heap[..]
+    };
+    let config = httparse::ParserConfig::default();
     let parsed = if request {
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(buf) {
+        let mut req = httparse::Request::new(&mut []);
+        match config.parse_request_with_uninit_headers(&mut req, buf, slots) {
             Ok(httparse::Status::Complete(n)) => Ok(Some((
                 n,
                 Head::Request {
@@ -227,21 +291,21 @@ fn parse_head(
                     target: req.path.unwrap_or_default().to_string(),
                 },
                 req.version.unwrap_or(1),
-                req.headers.iter().map(copy_header).collect::<Vec<_>>(),
+                copy_headers(req.headers),
             ))),
             Ok(httparse::Status::Partial) => Ok(None),
             Err(e) => Err(e),
         }
     } else {
-        let mut resp = httparse::Response::new(&mut headers);
-        match resp.parse(buf) {
+        let mut resp = httparse::Response::new(&mut []);
+        match config.parse_response_with_uninit_headers(&mut resp, buf, slots) {
             Ok(httparse::Status::Complete(n)) => Ok(Some((
                 n,
                 Head::Response {
                     status: resp.code.unwrap_or(0),
                 },
                 resp.version.unwrap_or(1),
-                resp.headers.iter().map(copy_header).collect::<Vec<_>>(),
+                copy_headers(resp.headers),
             ))),
             Ok(httparse::Status::Partial) => Ok(None),
             Err(e) => Err(e),
@@ -301,8 +365,16 @@ fn consume_body(
     }
 }
 
-fn copy_header(h: &httparse::Header<'_>) -> (String, Vec<u8>) {
-    (h.name.to_string(), h.value.to_vec())
+/// Header slots kept on the stack by [`parse_head`]; more only with a higher limit.
+const STACK_HEADERS: usize = 128;
+
+fn copy_headers(fields: &[httparse::Header<'_>]) -> Headers {
+    let bytes = fields.iter().map(|h| h.value.len()).sum();
+    let mut headers = Headers::with_capacity(fields.len(), bytes);
+    for h in fields {
+        headers.push(h.name, h.value);
+    }
+    headers
 }
 
 /// RFC 9112 section 6.3: how the message body is delimited.

@@ -3,6 +3,8 @@
 //! order, RFC 9112 section 9.3.2).
 
 mod chunked;
+#[doc(hidden)]
+pub mod corpus;
 mod message;
 
 use std::collections::VecDeque;

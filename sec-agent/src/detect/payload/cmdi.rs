@@ -38,12 +38,15 @@ const WEAK: &[&str] = &[
     "base64", "xxd", "awk", "sed", "grep", "tar", "nohup", "socat", "reboot", "shutdown", "exec",
 ];
 
+/// The longest command in [`STRONG`] and [`WEAK`].
+const LONGEST_COMMAND: usize = 10;
+
 /// Checks one decoded value.
 pub fn check(value: &str) -> Option<Match> {
     if value.len() < 2 {
         return None;
     }
-    if let Some(p) = value.find("() {")
+    if let Some(p) = super::find(value, "() {")
         && value[p..].contains(';')
     {
         return Some(Match::new(
@@ -107,13 +110,27 @@ fn command_at(value: &str, i: usize, substitution: bool) -> Option<usize> {
     if word_len == 0 {
         return None;
     }
-    // Shell quoting inside a word does not stop the shell: w'h'o"am"i, c\at.
-    let word: String = rest[..word_len]
-        .chars()
-        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
-        .collect::<String>()
-        .to_ascii_lowercase();
-    let word = word.rsplit('/').next().unwrap_or(&word);
+    // Shell quoting inside a word does not stop the shell: w'h'o"am"i, c\at. The command
+    // is the last path component, lowercased; built on the stack, since a word longer
+    // than every command cannot be one.
+    let mut buf = [0u8; LONGEST_COMMAND];
+    let (mut len, mut too_long) = (0, false);
+    for &b in &rest.as_bytes()[..word_len] {
+        match b {
+            b'\'' | b'"' | b'\\' => {}
+            b'/' => (len, too_long) = (0, false),
+            _ if len == LONGEST_COMMAND => too_long = true,
+            _ => {
+                buf[len] = b.to_ascii_lowercase();
+                len += 1;
+            }
+        }
+    }
+    // Only ASCII bytes were dropped or split at, so the rest is whole characters.
+    let word = match too_long {
+        false => std::str::from_utf8(&buf[..len]).unwrap_or(""),
+        true => "",
+    };
     let absolute =
         rest.starts_with("/bin/") || rest.starts_with("/usr/") || rest.starts_with("/sbin/");
     let after = &rest[word_len..];
@@ -211,6 +228,12 @@ mod tests {
         ];
         let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
         assert!(missed.is_empty(), "missed: {missed:?}");
+    }
+
+    #[test]
+    fn longest_command_is_the_longest() {
+        let longest = STRONG.iter().chain(WEAK).map(|c| c.len()).max();
+        assert_eq!(longest, Some(LONGEST_COMMAND));
     }
 
     #[test]

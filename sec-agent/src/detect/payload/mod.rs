@@ -87,14 +87,20 @@ impl Class {
         Class::ALL.into_iter().find(|c| c.name() == name)
     }
 
-    fn check(self, location: Location, value: &str, shape: Shape) -> Option<Match> {
+    fn check(
+        self,
+        location: Location,
+        value: &str,
+        shape: Shape,
+        scratch: &mut Scratch,
+    ) -> Option<Match> {
         use Location::*;
         if !shape.plausible(self, value) {
             return None;
         }
         match self {
-            Class::Sqli => sqli::check(value),
-            Class::Xss => xss::check(value),
+            Class::Sqli => sqli::check_with(value, &mut scratch.sqli),
+            Class::Xss => xss::check_with(value, &mut scratch.lower),
             // Header values such as Accept lists and cookies rarely hold shell syntax, but
             // they do reach CGI scripts and loggers: inspected everywhere.
             Class::Cmdi => cmdi::check(value),
@@ -110,70 +116,139 @@ impl Class {
 /// values that could carry it: most fields (ids, words, numbers) hold none of the
 /// characters any injection needs, and skipping them is what keeps the pipeline fast.
 #[derive(Clone, Copy, Default)]
-struct Shape {
-    quote: bool,
-    lt: bool,
-    colon: bool,
-    shell: bool,
-    slash: bool,
-    sql: bool,
-}
+struct Shape(u8);
+
+const QUOTE: u8 = 1;
+const LT: u8 = 2;
+const COLON: u8 = 4;
+const SHELL: u8 = 8;
+const SLASH: u8 = 16;
+const SQL: u8 = 32;
+
+/// The [`Shape`] bits of each byte: one load and one `or` per byte.
+static BYTE_SHAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'`' as usize] = QUOTE | SHELL;
+    t[b'\'' as usize] = QUOTE;
+    t[b'"' as usize] = QUOTE;
+    t[b'<' as usize] = LT;
+    t[b':' as usize] = COLON;
+    let shell = b";|&\n$";
+    let mut i = 0;
+    while i < shell.len() {
+        t[shell[i] as usize] = SHELL;
+        i += 1;
+    }
+    t[b'/' as usize] = SLASH;
+    t[b'\\' as usize] = SLASH;
+    let sql = b"=>#-(@";
+    let mut i = 0;
+    while i < sql.len() {
+        t[sql[i] as usize] = SQL;
+        i += 1;
+    }
+    t
+};
 
 impl Shape {
     fn of(value: &str) -> Shape {
-        let mut s = Shape::default();
-        for b in value.bytes() {
-            match b {
-                b'`' => {
-                    s.quote = true;
-                    s.shell = true;
-                }
-                b'\'' | b'"' => s.quote = true,
-                b'<' => s.lt = true,
-                b':' => s.colon = true,
-                b';' | b'|' | b'&' | b'\n' | b'$' => s.shell = true,
-                b'/' | b'\\' => s.slash = true,
-                b'=' | b'>' | b'#' | b'-' | b'(' | b'@' => s.sql = true,
-                _ => {}
-            }
-        }
-        s.sql |= s.quote || s.shell || s.lt;
-        s
+        let bits = value
+            .bytes()
+            .fold(0u8, |bits, b| bits | BYTE_SHAPE[usize::from(b)]);
+        // Quotes, shell separators and `<` are SQL operators too.
+        let sql = if bits & (QUOTE | SHELL | LT) != 0 {
+            SQL
+        } else {
+            0
+        };
+        Shape(bits | sql)
+    }
+
+    fn has(self, bits: u8) -> bool {
+        self.0 & bits != 0
     }
 
     fn plausible(self, class: Class, value: &str) -> bool {
         match class {
             // Without quotes or operators only `1 UNION SELECT 1`-style input is left.
-            Class::Sqli => {
-                self.sql || contains_word_ci(value, &["union", "select", "order", "group"])
-            }
-            Class::Xss => self.lt || self.colon || self.quote,
-            Class::Cmdi => self.shell || self.quote && value.contains("() {"),
-            Class::Traversal => self.slash || value.contains(".."),
-            Class::Ssrf => self.colon,
+            Class::Sqli => self.has(SQL) || has_sql_keyword(value),
+            Class::Xss => self.has(LT | COLON | QUOTE),
+            Class::Cmdi => self.has(SHELL) || self.has(QUOTE) && find(value, "() {").is_some(),
+            Class::Traversal => self.has(SLASH) || find(value, "..").is_some(),
+            Class::Ssrf => self.has(COLON),
         }
     }
 }
 
-/// Whether `value` contains one of the lowercase ASCII `words`, ignoring case.
-fn contains_word_ci(value: &str, words: &[&str]) -> bool {
+/// Keywords that make a value without SQL operators worth tokenising
+/// (`1 UNION SELECT 1`, `1 ORDER BY 3`).
+const SQL_KEYWORDS: [&str; 4] = ["union", "select", "order", "group"];
+
+/// Bytes that start one of [`SQL_KEYWORDS`], in either case.
+static SQL_KEYWORD_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < SQL_KEYWORDS.len() {
+        let b = SQL_KEYWORDS[i].as_bytes()[0];
+        t[b as usize] = true;
+        t[b.to_ascii_uppercase() as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `value` contains one of [`SQL_KEYWORDS`], ignoring case. One pass: only
+/// positions whose byte starts a keyword are compared.
+fn has_sql_keyword(value: &str) -> bool {
     let v = value.as_bytes();
-    words.iter().any(|w| {
-        v.windows(w.len())
-            .any(|win| win.eq_ignore_ascii_case(w.as_bytes()))
+    v.iter().enumerate().any(|(i, &b)| {
+        SQL_KEYWORD_START[usize::from(b)]
+            && SQL_KEYWORDS.iter().any(|w| {
+                v.get(i..i + w.len())
+                    .is_some_and(|win| win.eq_ignore_ascii_case(w.as_bytes()))
+            })
     })
+}
+
+/// Byte offset of the first `needle` (ASCII) in `hay`. For the short needles of the
+/// checkers, a scan for the first byte beats `str::find`, which sets up a two-way
+/// searcher on every call.
+fn find(hay: &str, needle: &str) -> Option<usize> {
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    let (&first, tail) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(p) = hay[from..].iter().position(|&b| b == first) {
+        let at = from + p;
+        if hay[at + 1..].starts_with(tail) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// The payload detection.
 pub struct Payload {
     classes: Vec<Class>,
     patterns: patterns::Patterns,
+    scratch: Scratch,
+}
+
+/// Buffers the checkers reuse from one value to the next instead of allocating.
+#[derive(Default)]
+struct Scratch {
+    sqli: sqli::Scratch,
+    lower: String,
 }
 
 impl Payload {
     /// Runs `classes` and the operator `patterns`.
     pub fn new(classes: Vec<Class>, patterns: patterns::Patterns) -> Payload {
-        Payload { classes, patterns }
+        Payload {
+            classes,
+            patterns,
+            scratch: Scratch::default(),
+        }
     }
 }
 
@@ -183,20 +258,20 @@ impl Detection for Payload {
     }
 
     fn on_request(&mut self, req: &RequestInfo<'_>, out: &mut Vec<Finding>) {
-        for field in &req.inspection.fields {
-            let shape = Shape::of(&field.value);
+        for field in req.inspection.fields() {
+            let shape = Shape::of(field.value);
             let hit = self
                 .classes
                 .iter()
-                .find_map(|c| c.check(field.location, &field.value, shape))
-                .or_else(|| self.patterns.check(&field.value));
+                .find_map(|c| c.check(field.location, field.value, shape, &mut self.scratch))
+                .or_else(|| self.patterns.check(field.value));
             if let Some(m) = hit {
                 out.push(Finding {
                     detection: DetectionKind::Payload,
                     class: m.class().to_string(),
                     rule: m.rule.to_string(),
                     location: Some(field.location),
-                    name: field.name.clone(),
+                    name: field.name.to_string(),
                     fragment: m.fragment,
                 });
                 return; // One finding per request is enough to decide.

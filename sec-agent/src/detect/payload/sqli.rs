@@ -31,22 +31,201 @@ enum Kind {
     Comment,
 }
 
+/// A token: its kind, its bytes in the value, and which word or operator of
+/// [`VOCABULARY`] it is (looked up once, so that the shapes compare numbers, not strings).
 #[derive(Clone, Copy, Debug)]
-struct Tok<'a> {
+struct Tok {
     kind: Kind,
-    text: &'a str,
+    /// Index in [`VOCABULARY`], or [`NOT_IN_VOCABULARY`].
+    kw: u8,
     start: usize,
     end: usize,
 }
 
-impl Tok<'_> {
-    fn is(&self, word: &str) -> bool {
-        self.kind == Kind::Word && self.text.eq_ignore_ascii_case(word)
+impl Tok {
+    /// Whether the token is one of `words`: a keyword (any case) of a word token, or the
+    /// symbol of an operator token.
+    fn is(&self, words: Words) -> bool {
+        u32::from(self.kw) < u128::BITS && words.0 >> self.kw & 1 == 1
     }
+}
 
-    fn is_any(&self, words: &[&str]) -> bool {
-        self.kind == Kind::Word && words.iter().any(|w| self.text.eq_ignore_ascii_case(w))
+/// Every keyword and operator the shapes look for, sorted (bytewise) for binary search.
+/// Words only ever match word tokens and symbols operator tokens, so one table serves
+/// both.
+const VOCABULARY: &[&str] = &[
+    "!=",
+    "&&",
+    "*",
+    "/",
+    "<",
+    "<=",
+    "<=>",
+    "<>",
+    "=",
+    ">",
+    ">=",
+    "all",
+    "alter",
+    "and",
+    "benchmark",
+    "between",
+    "by",
+    "call",
+    "cast",
+    "concat",
+    "convert",
+    "create",
+    "database",
+    "dbms_pipe",
+    "declare",
+    "delay",
+    "delete",
+    "distinct",
+    "div",
+    "drop",
+    "dumpfile",
+    "exec",
+    "execute",
+    "exp",
+    "extractvalue",
+    "false",
+    "from",
+    "function",
+    "geometrycollection",
+    "grant",
+    "group",
+    "group_concat",
+    "handler",
+    "in",
+    "index",
+    "insert",
+    "into",
+    "is",
+    "like",
+    "load",
+    "load_file",
+    "login",
+    "multipoint",
+    "name_const",
+    "null",
+    "on",
+    "or",
+    "order",
+    "outfile",
+    "pg_sleep",
+    "polygon",
+    "procedure",
+    "randomblob",
+    "regexp",
+    "replace",
+    "revoke",
+    "rlike",
+    "schema",
+    "select",
+    "set",
+    "shutdown",
+    "sleep",
+    "sounds",
+    "sys_eval",
+    "sys_exec",
+    "table",
+    "time",
+    "to",
+    "trigger",
+    "true",
+    "truncate",
+    "union",
+    "update",
+    "updatexml",
+    "user",
+    "utl_http",
+    "utl_inaddr",
+    "version",
+    "view",
+    "waitfor",
+    "xor",
+    "xp_cmdshell",
+    "||",
+];
+
+const NOT_IN_VOCABULARY: u8 = u8::MAX;
+
+/// The longest entry of [`VOCABULARY`].
+const LONGEST: usize = 18;
+
+/// A set of [`VOCABULARY`] entries.
+#[derive(Clone, Copy)]
+struct Words(u128);
+
+impl Words {
+    /// The set of `list`; a word missing from [`VOCABULARY`] fails the build (in const).
+    const fn of(list: &[&str]) -> Words {
+        let mut set = 0u128;
+        let mut i = 0;
+        while i < list.len() {
+            set |= 1u128 << index(list[i]);
+            i += 1;
+        }
+        Words(set)
     }
+}
+
+const fn index(word: &str) -> usize {
+    let mut i = 0;
+    while i < VOCABULARY.len() {
+        if VOCABULARY[i].len() == word.len() && VOCABULARY[i].eq_ignore_ascii_case(word) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not in VOCABULARY");
+}
+
+/// `Words` of literals, computed at compile time.
+macro_rules! kw {
+    ($($w:literal),+ $(,)?) => {
+        const { Words::of(&[$($w),+]) }
+    };
+}
+
+/// Entries of [`VOCABULARY`] by length and first byte (`a`..`z`, or anything else as 26):
+/// most words of a value are no keyword and are turned away by one table load.
+static BY_SHAPE: [[Words; 27]; LONGEST + 1] = {
+    let mut table = [[Words(0); 27]; LONGEST + 1];
+    let mut i = 0;
+    while i < VOCABULARY.len() {
+        let w = VOCABULARY[i].as_bytes();
+        table[w.len()][first_class(w[0])].0 |= 1u128 << i;
+        i += 1;
+    }
+    table
+};
+
+const fn first_class(b: u8) -> usize {
+    match b.to_ascii_lowercase() {
+        c @ b'a'..=b'z' => (c - b'a') as usize,
+        _ => 26,
+    }
+}
+
+/// The [`VOCABULARY`] index of a token's text, ignoring ASCII case.
+fn vocabulary_index(text: &[u8]) -> u8 {
+    let Some(&first) = text.first() else {
+        return NOT_IN_VOCABULARY;
+    };
+    if text.len() > LONGEST {
+        return NOT_IN_VOCABULARY;
+    }
+    let mut candidates = BY_SHAPE[text.len()][first_class(first)].0;
+    while candidates != 0 {
+        let i = candidates.trailing_zeros();
+        if VOCABULARY[i as usize].as_bytes().eq_ignore_ascii_case(text) {
+            return i as u8;
+        }
+        candidates &= candidates - 1;
+    }
+    NOT_IN_VOCABULARY
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -56,8 +235,17 @@ enum Context {
     Double,
 }
 
+/// Token buffer reused from one value to the next.
+#[derive(Default)]
+pub struct Scratch(Vec<Tok>);
+
 /// Checks one decoded value.
 pub fn check(value: &str) -> Option<Match> {
+    check_with(value, &mut Scratch::default())
+}
+
+/// [`check`], tokenising into `scratch`.
+pub fn check_with(value: &str, scratch: &mut Scratch) -> Option<Match> {
     if value.len() < 3 {
         return None;
     }
@@ -68,17 +256,18 @@ pub fn check(value: &str) -> Option<Match> {
         if ctx == Context::Double && !value.contains('"') {
             continue;
         }
-        let toks = tokenize(value, ctx);
-        if let Some((rule, from, to)) = shapes(&toks) {
+        let toks = &mut scratch.0;
+        tokenize(value, ctx, toks);
+        if let Some((rule, from, to)) = shapes(toks) {
             return Some(Match::new(rule, value, toks[from].start, toks[to].end));
         }
     }
     None
 }
 
-fn tokenize<'a>(s: &'a str, ctx: Context) -> Vec<Tok<'a>> {
+fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
     let b = s.as_bytes();
-    let mut toks = Vec::new();
+    toks.clear();
     let mut i = 0;
     if ctx != Context::Bare {
         let q = if ctx == Context::Single { b'\'' } else { b'"' };
@@ -89,19 +278,23 @@ fn tokenize<'a>(s: &'a str, ctx: Context) -> Vec<Tok<'a>> {
                         closed: true,
                         ctx_close: true,
                     },
-                    text: &s[..end],
+                    kw: NOT_IN_VOCABULARY,
                     start: 0,
                     end,
                 });
                 i = end;
             }
-            None => return toks, // All of it stays inside the string: harmless there.
+            None => return, // All of it stays inside the string: harmless there.
         }
     }
-    let push = |toks: &mut Vec<Tok<'a>>, kind, start: usize, end: usize| {
+    let push = |toks: &mut Vec<Tok>, kind, start: usize, end: usize| {
+        let kw = match kind {
+            Kind::Word | Kind::Op => vocabulary_index(&b[start..end]),
+            _ => NOT_IN_VOCABULARY,
+        };
         toks.push(Tok {
             kind,
-            text: &s[start..end],
+            kw,
             start,
             end,
         })
@@ -122,7 +315,7 @@ fn tokenize<'a>(s: &'a str, ctx: Context) -> Vec<Tok<'a>> {
                     let close = s[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2);
                     // A comment that closes works as white space (UN/**/ION tricks).
                     if close == b.len() {
-                        push(&mut toks, Kind::Comment, start, close);
+                        push(toks, Kind::Comment, start, close);
                     }
                     i = close;
                 }
@@ -133,11 +326,11 @@ fn tokenize<'a>(s: &'a str, ctx: Context) -> Vec<Tok<'a>> {
                     n.is_ascii_whitespace() || n.is_ascii_control() || n == b'-'
                 }) =>
             {
-                push(&mut toks, Kind::Comment, start, b.len());
+                push(toks, Kind::Comment, start, b.len());
                 i = b.len();
             }
             b'#' => {
-                push(&mut toks, Kind::Comment, start, b.len());
+                push(toks, Kind::Comment, start, b.len());
                 i = b.len();
             }
             b'\'' | b'"' | b'`' => {
@@ -152,14 +345,14 @@ fn tokenize<'a>(s: &'a str, ctx: Context) -> Vec<Tok<'a>> {
                         ctx_close: false,
                     }
                 };
-                push(&mut toks, kind, start, i);
+                push(toks, kind, start, i);
             }
             b'0'..=b'9' => {
                 i += 1;
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
                     i += 1;
                 }
-                push(&mut toks, Kind::Num, start, i);
+                push(toks, Kind::Num, start, i);
             }
             b'@' => {
                 i += 1;
@@ -170,27 +363,27 @@ fn tokenize<'a>(s: &'a str, ctx: Context) -> Vec<Tok<'a>> {
                 {
                     i += 1;
                 }
-                push(&mut toks, Kind::Var, start, i);
+                push(toks, Kind::Var, start, i);
             }
             b'(' => {
                 i += 1;
-                push(&mut toks, Kind::LParen, start, i);
+                push(toks, Kind::LParen, start, i);
             }
             b')' => {
                 i += 1;
-                push(&mut toks, Kind::RParen, start, i);
+                push(toks, Kind::RParen, start, i);
             }
             b',' => {
                 i += 1;
-                push(&mut toks, Kind::Comma, start, i);
+                push(toks, Kind::Comma, start, i);
             }
             b';' => {
                 i += 1;
-                push(&mut toks, Kind::Semi, start, i);
+                push(toks, Kind::Semi, start, i);
             }
             b'.' => {
                 i += 1;
-                push(&mut toks, Kind::Dot, start, i);
+                push(toks, Kind::Dot, start, i);
             }
             _ if c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c >= 0x80 => {
                 while i < b.len()
@@ -201,7 +394,7 @@ fn tokenize<'a>(s: &'a str, ctx: Context) -> Vec<Tok<'a>> {
                 {
                     i += 1;
                 }
-                push(&mut toks, Kind::Word, start, i);
+                push(toks, Kind::Word, start, i);
             }
             _ => {
                 // Operators: the two-character ones first.
@@ -212,11 +405,10 @@ fn tokenize<'a>(s: &'a str, ctx: Context) -> Vec<Tok<'a>> {
                     1
                 };
                 i += len;
-                push(&mut toks, Kind::Op, start, i.min(b.len()));
+                push(toks, Kind::Op, start, i.min(b.len()));
             }
         }
     }
-    toks
 }
 
 /// Index just past the closing quote `q` of a string starting at `from`; `''`, `""` and
@@ -240,17 +432,18 @@ fn string_end(b: &[u8], from: usize, q: u8) -> Option<usize> {
     None
 }
 
-fn is_boolean(t: &Tok<'_>) -> bool {
-    t.is_any(&["or", "and", "xor", "div"])
-        || (t.kind == Kind::Op && (t.text == "||" || t.text == "&&"))
+fn is_boolean(t: &Tok) -> bool {
+    t.is(kw!("or", "and", "xor", "div", "||", "&&"))
 }
 
-fn is_cmp(t: &Tok<'_>) -> bool {
-    (t.kind == Kind::Op && ["=", "<", ">", "<=", ">=", "!=", "<>", "<=>"].contains(&t.text))
-        || t.is_any(&["like", "rlike", "regexp", "is", "in", "between", "sounds"])
+fn is_cmp(t: &Tok) -> bool {
+    t.is(kw!(
+        "=", "<", ">", "<=", ">=", "!=", "<>", "<=>", "like", "rlike", "regexp", "is", "in",
+        "between", "sounds"
+    ))
 }
 
-fn is_operand(t: &Tok<'_>) -> bool {
+fn is_operand(t: &Tok) -> bool {
     matches!(
         t.kind,
         Kind::Num | Kind::Str { .. } | Kind::Word | Kind::Var | Kind::LParen
@@ -259,14 +452,14 @@ fn is_operand(t: &Tok<'_>) -> bool {
 
 /// A token after which the rest of the input is SQL, not data: the input's own closing
 /// quote, a number, a complete string or a closing parenthesis.
-fn ends_value(t: &Tok<'_>) -> bool {
+fn ends_value(t: &Tok) -> bool {
     matches!(
         t.kind,
         Kind::Num | Kind::RParen | Kind::Str { closed: true, .. }
     )
 }
 
-fn is_ctx_close(t: &Tok<'_>) -> bool {
+fn is_ctx_close(t: &Tok) -> bool {
     matches!(
         t.kind,
         Kind::Str {
@@ -299,8 +492,12 @@ const DANGEROUS_FUNCTIONS: &[&str] = &[
     "cast",
 ];
 
+const DANGEROUS: Words = Words::of(DANGEROUS_FUNCTIONS);
+
 /// Functions that alone, called with a number, are a blind-injection probe.
 const PROBE_FUNCTIONS: &[&str] = &["sleep", "pg_sleep", "benchmark"];
+
+const PROBE: Words = Words::of(PROBE_FUNCTIONS);
 
 const STATEMENTS: &[&str] = &[
     "drop", "truncate", "alter", "create", "delete", "insert", "update", "exec", "execute",
@@ -308,8 +505,10 @@ const STATEMENTS: &[&str] = &[
     "replace", "handler",
 ];
 
+const STATEMENT: Words = Words::of(STATEMENTS);
+
 /// Finds an injection shape; returns the rule name and the token range to quote.
-fn shapes(t: &[Tok<'_>]) -> Option<(&'static str, usize, usize)> {
+fn shapes(t: &[Tok]) -> Option<(&'static str, usize, usize)> {
     let n = t.len();
     let at = |i: usize| t.get(i);
     for i in 0..n {
@@ -319,7 +518,7 @@ fn shapes(t: &[Tok<'_>]) -> Option<(&'static str, usize, usize)> {
             // After the input's own quote anything may be compared; after a plain number
             // (an unquoted context) the left side must be a literal, variable or call:
             // `1 AND 2>1`, `1 AND ascii(...)>64`, not the prose "3 and y > 2".
-            let left_ok = |a: &Tok<'_>| {
+            let left_ok = |a: &Tok| {
                 is_ctx_close(&t[i - 1])
                     || matches!(
                         a.kind,
@@ -338,30 +537,29 @@ fn shapes(t: &[Tok<'_>]) -> Option<(&'static str, usize, usize)> {
             if is_ctx_close(&t[i - 1])
                 && let Some(a) = at(i + 1)
                 && (matches!(a.kind, Kind::Num | Kind::Str { .. } | Kind::Var)
-                    || a.is_any(&["true", "false", "null"]))
+                    || a.is(kw!("true", "false", "null")))
                 && at(i + 2).is_none_or(|e| matches!(e.kind, Kind::Comment | Kind::Semi))
             {
                 return Some(("sqli:tautology", i - 1, i + 1));
             }
             // `' AND SLEEP(5)`, `1 OR (SELECT ...)`.
             if let Some(f) = at(i + 1)
-                && (f.is_any(DANGEROUS_FUNCTIONS)
-                    && at(i + 2).is_some_and(|p| p.kind == Kind::LParen)
-                    || f.kind == Kind::LParen && at(i + 2).is_some_and(|s| s.is("select")))
+                && (f.is(DANGEROUS) && at(i + 2).is_some_and(|p| p.kind == Kind::LParen)
+                    || f.kind == Kind::LParen && at(i + 2).is_some_and(|s| s.is(kw!("select"))))
             {
                 return Some(("sqli:boolean_function", i - 1, (i + 2).min(n - 1)));
             }
         }
         // 2. UNION [ALL|DISTINCT] SELECT with a select list.
-        if tok.is("union") {
+        if tok.is(kw!("union")) {
             let mut j = i + 1;
-            if at(j).is_some_and(|w| w.is_any(&["all", "distinct"])) {
+            if at(j).is_some_and(|w| w.is(kw!("all", "distinct"))) {
                 j += 1;
             }
             if at(j).is_some_and(|p| p.kind == Kind::LParen) {
                 j += 1;
             }
-            if at(j).is_some_and(|s| s.is("select")) {
+            if at(j).is_some_and(|s| s.is(kw!("select"))) {
                 let list = t[j + 1..n.min(j + 5)].iter().any(|x| {
                     matches!(
                         x.kind,
@@ -371,7 +569,7 @@ fn shapes(t: &[Tok<'_>]) -> Option<(&'static str, usize, usize)> {
                             | Kind::Str { .. }
                             | Kind::Comment
                             | Kind::LParen
-                    ) || x.is_any(&[
+                    ) || x.is(kw!(
                         "null",
                         "from",
                         "all",
@@ -381,7 +579,7 @@ fn shapes(t: &[Tok<'_>]) -> Option<(&'static str, usize, usize)> {
                         "version",
                         "user",
                         "database",
-                    ]) || (x.kind == Kind::Op && x.text == "*")
+                    )) || x.is(kw!("*"))
                 });
                 if list || j + 1 == n {
                     return Some(("sqli:union", i, (j + 1).min(n - 1)));
@@ -392,7 +590,7 @@ fn shapes(t: &[Tok<'_>]) -> Option<(&'static str, usize, usize)> {
         if tok.kind == Kind::Semi
             && i > 0
             && let Some(stmt) = at(i + 1)
-            && stmt.is_any(STATEMENTS)
+            && stmt.is(STATEMENT)
             && stacked_shape(t, i + 1)
         {
             return Some(("sqli:stacked", i, (i + 2).min(n - 1)));
@@ -408,28 +606,28 @@ fn shapes(t: &[Tok<'_>]) -> Option<(&'static str, usize, usize)> {
             }
         }
         // 5. Time, file and error functions inside an expression.
-        if tok.is_any(DANGEROUS_FUNCTIONS) && at(i + 1).is_some_and(|p| p.kind == Kind::LParen) {
+        if tok.is(DANGEROUS) && at(i + 1).is_some_and(|p| p.kind == Kind::LParen) {
             let after_sql = i > 0
                 && (is_ctx_close(&t[i - 1])
                     || matches!(t[i - 1].kind, Kind::Semi | Kind::LParen | Kind::Comma)
-                    || (t[i - 1].kind == Kind::Op && t[i - 1].text != "/"));
+                    || (t[i - 1].kind == Kind::Op && !t[i - 1].is(kw!("/"))));
             let probe = i == 0
-                && tok.is_any(PROBE_FUNCTIONS)
+                && tok.is(PROBE)
                 && at(i + 2).is_some_and(|a| a.kind == Kind::Num)
                 && at(i + 3).is_some_and(|p| matches!(p.kind, Kind::RParen | Kind::Comma));
-            if after_sql && !tok.is_any(&["convert", "cast", "exp", "polygon"]) || probe {
+            if after_sql && !tok.is(kw!("convert", "cast", "exp", "polygon")) || probe {
                 return Some(("sqli:function", i, i + 1));
             }
         }
-        if tok.is("waitfor") && at(i + 1).is_some_and(|d| d.is_any(&["delay", "time"])) {
+        if tok.is(kw!("waitfor")) && at(i + 1).is_some_and(|d| d.is(kw!("delay", "time"))) {
             return Some(("sqli:function", i, i + 1));
         }
-        if tok.is("into") && at(i + 1).is_some_and(|d| d.is_any(&["outfile", "dumpfile"])) {
+        if tok.is(kw!("into")) && at(i + 1).is_some_and(|d| d.is(kw!("outfile", "dumpfile"))) {
             return Some(("sqli:file_write", i, i + 1));
         }
         // 6. Sub-select: `(SELECT ... FROM`, `(SELECT @@version)` after an operator.
         if tok.kind == Kind::LParen
-            && at(i + 1).is_some_and(|s| s.is("select"))
+            && at(i + 1).is_some_and(|s| s.is(kw!("select")))
             && (i == 0
                 || is_cmp(&t[i - 1])
                 || is_boolean(&t[i - 1])
@@ -437,15 +635,15 @@ fn shapes(t: &[Tok<'_>]) -> Option<(&'static str, usize, usize)> {
                 || is_ctx_close(&t[i - 1]))
             && t[i + 2..n.min(i + 12)]
                 .iter()
-                .any(|x| x.is("from") || x.kind == Kind::Var)
+                .any(|x| x.is(kw!("from")) || x.kind == Kind::Var)
         {
             return Some(("sqli:subquery", i, i + 1));
         }
         // 7. Column-count probing: `1 ORDER BY 5--`, `' GROUP BY 2#`.
-        if tok.is_any(&["order", "group"])
+        if tok.is(kw!("order", "group"))
             && i > 0
             && (is_ctx_close(&t[i - 1]) || t[i - 1].kind == Kind::Num)
-            && at(i + 1).is_some_and(|b| b.is("by"))
+            && at(i + 1).is_some_and(|b| b.is(kw!("by")))
             && at(i + 2).is_some_and(|c| c.kind == Kind::Num)
             && at(i + 3).is_none_or(|e| matches!(e.kind, Kind::Comment | Kind::Semi))
         {
@@ -456,12 +654,12 @@ fn shapes(t: &[Tok<'_>]) -> Option<(&'static str, usize, usize)> {
 }
 
 /// What must follow a statement keyword after `;` for it to be a statement.
-fn stacked_shape(t: &[Tok<'_>], at: usize) -> bool {
+fn stacked_shape(t: &[Tok], at: usize) -> bool {
     let next = |k: usize| t.get(at + k);
-    let kw = &t[at];
-    if kw.is_any(&["drop", "truncate", "alter", "create"]) {
+    let stmt = &t[at];
+    if stmt.is(kw!("drop", "truncate", "alter", "create")) {
         return next(1).is_some_and(|o| {
-            o.is_any(&[
+            o.is(kw!(
                 "table",
                 "database",
                 "schema",
@@ -472,37 +670,37 @@ fn stacked_shape(t: &[Tok<'_>], at: usize) -> bool {
                 "function",
                 "trigger",
                 "login",
-            ])
+            ))
         });
     }
-    if kw.is("delete") {
-        return next(1).is_some_and(|f| f.is("from"));
+    if stmt.is(kw!("delete")) {
+        return next(1).is_some_and(|f| f.is(kw!("from")));
     }
-    if kw.is_any(&["insert", "replace"]) {
-        return next(1).is_some_and(|f| f.is("into"));
+    if stmt.is(kw!("insert", "replace")) {
+        return next(1).is_some_and(|f| f.is(kw!("into")));
     }
-    if kw.is("update") {
-        return next(2).is_some_and(|s| s.is("set"));
+    if stmt.is(kw!("update")) {
+        return next(2).is_some_and(|s| s.is(kw!("set")));
     }
-    if kw.is_any(&["exec", "execute"]) {
+    if stmt.is(kw!("exec", "execute")) {
         return next(1).is_some_and(|x| x.kind == Kind::Word || x.kind == Kind::LParen);
     }
-    if kw.is_any(&["shutdown"]) {
+    if stmt.is(kw!("shutdown")) {
         return next(1).is_none_or(|x| matches!(x.kind, Kind::Comment | Kind::Semi | Kind::Word));
     }
-    if kw.is_any(&["declare", "set"]) {
+    if stmt.is(kw!("declare", "set")) {
         return next(1).is_some_and(|v| v.kind == Kind::Var);
     }
-    if kw.is("select") {
+    if stmt.is(kw!("select")) {
         return t[at + 1..t.len().min(at + 10)]
             .iter()
-            .any(|x| x.is("from") || x.kind == Kind::Var || x.is_any(DANGEROUS_FUNCTIONS));
+            .any(|x| x.is(kw!("from")) || x.kind == Kind::Var || x.is(DANGEROUS));
     }
-    if kw.is("waitfor") {
-        return next(1).is_some_and(|d| d.is_any(&["delay", "time"]));
+    if stmt.is(kw!("waitfor")) {
+        return next(1).is_some_and(|d| d.is(kw!("delay", "time")));
     }
-    if kw.is_any(&["grant", "revoke"]) {
-        return t[at + 1..].iter().any(|x| x.is_any(&["to", "from", "on"]));
+    if stmt.is(kw!("grant", "revoke")) {
+        return t[at + 1..].iter().any(|x| x.is(kw!("to", "from", "on")));
     }
     false
 }
@@ -581,6 +779,13 @@ mod tests {
         for b in benign {
             assert_eq!(check(b), None, "{b}");
         }
+    }
+
+    #[test]
+    fn vocabulary_is_sorted_and_fits_a_set() {
+        assert!(VOCABULARY.is_sorted_by(|a, b| a.as_bytes() < b.as_bytes()));
+        assert!(VOCABULARY.len() <= u128::BITS as usize);
+        assert_eq!(VOCABULARY.iter().map(|w| w.len()).max(), Some(LONGEST));
     }
 
     #[test]

@@ -37,8 +37,11 @@ pub fn check(value: &str) -> Option<Match> {
     while let Some(p) = lower[search..].find("://") {
         let sep = search + p;
         search = sep + 3;
-        let scheme_start = lower[..sep]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'))
+        // By bytes: after a multi-byte character, its last byte is followed by a boundary
+        // (`é://` must not slice inside the `é`).
+        let scheme_start = lower.as_bytes()[..sep]
+            .iter()
+            .rposition(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
             .map_or(0, |i| i + 1);
         let scheme = &lower[scheme_start..sep];
         if scheme.is_empty() {
@@ -212,6 +215,8 @@ mod tests {
             "ftp://ftp.debian.org/debian/",
             "https://example.com/search?q=a",
             "the file: is attached",
+            "é://x",
+            "caf\u{e9}://127.0.0.1/",
         ];
         for b in benign {
             assert_eq!(check(b), None, "{b}");

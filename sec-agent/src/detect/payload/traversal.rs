@@ -1,6 +1,10 @@
 //! Path traversal and local file inclusion: climbing out of a directory (`../../`), naming
 //! a sensitive system file, or using a stream wrapper that reads or executes local files.
 
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+
 use super::Match;
 
 /// Files and directories an application never legitimately takes from a client.
@@ -53,22 +57,93 @@ const WRAPPERS: &[&str] = &[
     "compress.zlib://",
 ];
 
+/// Every name above, with each `/` also as `\\` (the checks below see backslashes as
+/// slashes), matched case-insensitively in one pass: most values name none of them and
+/// then only the climbs (`../`) are left to look at, without building a lowercase copy.
+static NAMES: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    let mut variants = Vec::new();
+    for name in SENSITIVE.iter().chain(SECRETS_AFTER_CLIMB).chain(WRAPPERS) {
+        let mut forms = vec![String::new()];
+        for c in name.chars() {
+            let alternatives: &[char] = if c == '/' { &['/', '\\'] } else { &[c] };
+            forms = forms
+                .iter()
+                .flat_map(|f| alternatives.iter().map(move |a| format!("{f}{a}")))
+                .collect();
+        }
+        variants.extend(forms);
+    }
+    // A full DFA: a table lookup per byte, the cheapest scan for a few hundred states.
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(variants)
+        .expect("fixed patterns build")
+});
+
+fn is_slash(b: u8) -> bool {
+    b == b'/' || b == b'\\'
+}
+
 /// Checks a value (`in_path`: the request path itself, where browsers never send `..`).
 pub fn check(value: &str, in_path: bool) -> Option<Match> {
     if value.len() < 3 {
         return None;
     }
-    let unified = value.replace('\\', "/").to_ascii_lowercase();
-    let climbs = unified.matches("../").count() + usize::from(unified.ends_with("/.."));
-    if in_path && (unified.contains("/../") || unified.ends_with("/..")) {
-        let at = unified.find("/..").unwrap_or(0);
+    // Byte positions in `value` are those in its unified form (backslashes as slashes,
+    // ASCII lowercase): both are byte-for-byte maps.
+    let b = value.as_bytes();
+    // Every climb rule needs a `..`; most values have none and skip to the names.
+    let Some(first_dot_dot) = super::find(value, "..") else {
+        return if NAMES.is_match(value) {
+            named_file(value, 0)
+        } else {
+            None
+        };
+    };
+    let dot_dot_at = |i: usize| b[i] == b'.' && b.get(i + 1) == Some(&b'.');
+    let ends_with_climb = is_slash(b[b.len() - 3]) && b.ends_with(b"..");
+    // `../` never overlaps itself, so counting every position counts the matches.
+    let climbs = (0..b.len() - 2)
+        .filter(|&i| dot_dot_at(i) && is_slash(b[i + 2]))
+        .count()
+        + usize::from(ends_with_climb);
+    if in_path {
+        // The first `/..`; it is inside a `/../` or at the end whenever either exists.
+        let slash_dot_dot = (0..b.len() - 2).find(|&i| is_slash(b[i]) && dot_dot_at(i + 1));
+        let inside = (0..b.len().saturating_sub(3))
+            .any(|i| is_slash(b[i]) && dot_dot_at(i + 1) && is_slash(b[i + 3]));
+        if inside || ends_with_climb {
+            let at = slash_dot_dot.unwrap_or(0);
+            return Some(Match::new(
+                "traversal:dot_dot_path",
+                value,
+                at,
+                (at + 24).min(value.len()),
+            ));
+        }
+    }
+    if NAMES.is_match(value)
+        && let Some(m) = named_file(value, climbs)
+    {
+        return Some(m);
+    }
+    if climbs >= 2 {
+        let at = first_dot_dot;
         return Some(Match::new(
-            "traversal:dot_dot_path",
+            "traversal:dot_dot",
             value,
             at,
             (at + 24).min(value.len()),
         ));
     }
+    None
+}
+
+/// A sensitive file, a secret behind a climb, or a stream wrapper (checked in that order;
+/// a wrapper only matters when the climbs alone do not match, see [`check`]).
+fn named_file(value: &str, climbs: usize) -> Option<Match> {
+    let unified = value.replace('\\', "/").to_ascii_lowercase();
     // A sensitive name needs path context: a climb, the start of the value (`/etc/passwd`,
     // `c:/windows/...`), or a `file:` URL; prose that mentions one does not match.
     let anchored = |at: usize| climbs > 0 || at == 0 || unified.starts_with("file:");
@@ -85,23 +160,12 @@ pub fn check(value: &str, in_path: bool) -> Option<Match> {
         return Some(Match::new("traversal:sensitive_file", value, 0, at + 16));
     }
     if climbs >= 2 {
-        let at = unified.find("..").unwrap_or(0);
-        return Some(Match::new(
-            "traversal:dot_dot",
-            value,
-            at,
-            (at + 24).min(value.len()),
-        ));
+        return None; // `check` reports the climbs first.
     }
-    if let Some(at) = WRAPPERS.iter().find_map(|w| unified.find(w)) {
-        return Some(Match::new(
-            "lfi:wrapper",
-            value,
-            at,
-            (at + 24).min(value.len()),
-        ));
-    }
-    None
+    WRAPPERS
+        .iter()
+        .find_map(|w| unified.find(w))
+        .map(|at| Match::new("lfi:wrapper", value, at, (at + 24).min(value.len())))
 }
 
 #[cfg(test)]

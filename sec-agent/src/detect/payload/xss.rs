@@ -52,14 +52,22 @@ const SINKS: &[&str] = &[
 
 /// Checks one decoded value.
 pub fn check(value: &str) -> Option<Match> {
+    check_with(value, &mut String::new())
+}
+
+/// [`check`], lowercasing into `lower` (a buffer reused from one value to the next).
+pub fn check_with(value: &str, lower: &mut String) -> Option<Match> {
     if value.len() < 4 {
         return None;
     }
-    let lower = value.to_ascii_lowercase();
-    if let Some(m) = tags(value, &lower) {
+    lower.clear();
+    lower.push_str(value);
+    lower.make_ascii_lowercase();
+    let lower = lower.as_str();
+    if let Some(m) = tags(value, lower) {
         return Some(m);
     }
-    if let Some(at) = script_scheme_at_start(&lower) {
+    if let Some(at) = script_scheme_at_start(lower) {
         return Some(Match::new(
             "xss:script_url",
             value,
@@ -67,10 +75,10 @@ pub fn check(value: &str) -> Option<Match> {
             (at + 11).min(value.len()),
         ));
     }
-    if let Some((s, e)) = attribute_breakout(&lower) {
+    if let Some((s, e)) = attribute_breakout(lower) {
         return Some(Match::new("xss:attribute_breakout", value, s, e));
     }
-    if let Some((s, e)) = script_breakout(&lower) {
+    if let Some((s, e)) = script_breakout(lower) {
         return Some(Match::new("xss:script_breakout", value, s, e));
     }
     None
@@ -192,14 +200,19 @@ fn dangerous_css(css: &str) -> bool {
 /// ignoring the white space and control characters browsers ignore there.
 fn script_scheme_at_start(lower: &str) -> Option<usize> {
     let start = lower.find(|c: char| !c.is_ascii_whitespace() && !c.is_ascii_control())?;
-    let squeezed: String = lower[start..]
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .take(16)
-        .collect();
+    // Tabs and newlines inside the scheme are ignored by browsers (`java\tscript:`).
+    let squeezed = || {
+        lower.as_bytes()[start..]
+            .iter()
+            .copied()
+            .filter(|b| !matches!(b, b'\t' | b'\n' | b'\r'))
+    };
     ["javascript:", "vbscript:", "data:text/html", "livescript:"]
         .iter()
-        .any(|s| squeezed.starts_with(s))
+        .any(|s| {
+            let mut rest = squeezed();
+            s.bytes().all(|c| rest.next() == Some(c))
+        })
         .then_some(start)
 }
 

@@ -7,51 +7,19 @@ use sec_agent::{
     config::DetectionsConfig,
     detect::{self, RequestInfo},
     normalize::Inspection,
-    parse::{Limits, Message, parse_request},
+    parse::{Limits, Message, corpus, parse_request},
 };
 
 use crate::stats;
 
 const RUNS: usize = 5;
 
-/// The mixed corpus: realistic benign requests with one attack in ten.
-pub fn corpus() -> Vec<Vec<u8>> {
-    let benign = [
-        "GET /products?category=shoes&page=2&sort=price HTTP/1.1\r\nHost: shop.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0\r\nAccept: text/html\r\nCookie: session=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlMTIz; theme=dark\r\nReferer: https://shop.example.com/\r\n\r\n",
-        "GET /search?q=select+the+best+union+jobs HTTP/1.1\r\nHost: jobs.example.com\r\nUser-Agent: Mozilla/5.0 (Macintosh) Safari/605.1.15\r\n\r\n",
-        "GET /users?name=O%27Brien HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: python-requests/2.31.0\r\nAccept: application/json\r\n\r\n",
-        "GET /static/app.3f2a1c.js HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: Mozilla/5.0 Chrome/124.0.0.0\r\nAccept-Encoding: gzip, br\r\n\r\n",
-    ];
-    let json = r#"{"author":"D'Angelo","text":"Never run DROP TABLE on prod; don't. Or select a backup first.","tags":["sql","ops"],"rating":5}"#;
-    let post = format!(
-        "POST /api/comments HTTP/1.1\r\nHost: forum.example.com\r\nUser-Agent: okhttp/4.12.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
-        json.len()
-    );
-    let attacks = [
-        "GET /item?id=1%27%20OR%20%271%27%3D%271 HTTP/1.1\r\nHost: shop.example.com\r\nUser-Agent: Mozilla/5.0\r\n\r\n",
-        "GET /search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: Mozilla/5.0\r\n\r\n",
-        "GET /download?file=..%2F..%2F..%2Fetc%2Fpasswd HTTP/1.1\r\nHost: files.example.com\r\nUser-Agent: Mozilla/5.0\r\n\r\n",
-        "GET / HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: sqlmap/1.8\r\n\r\n",
-    ];
-    let mut out = Vec::new();
-    for i in 0..100 {
-        if i % 10 == 9 {
-            out.push(attacks[(i / 10) % attacks.len()].as_bytes().to_vec());
-        } else if i % 5 == 0 {
-            out.push(post.as_bytes().to_vec());
-        } else {
-            out.push(benign[i % benign.len()].as_bytes().to_vec());
-        }
-    }
-    out
-}
-
 pub fn parse(raw: &[u8]) -> Message {
     parse_request(raw, &Limits::default()).expect("corpus request parses")
 }
 
 pub fn detection_throughput(out: &mut String) -> Result<()> {
-    let corpus = corpus();
+    let corpus = corpus::mixed();
     let config = DetectionsConfig::default();
     let mut detections = detect::registry(&config)?;
     let rounds = 200; // 20,000 requests per run
