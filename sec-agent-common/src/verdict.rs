@@ -7,7 +7,8 @@
 pub enum Verdict {
     /// IPv4/IPv6 that matched no rule.
     Pass = 0,
-    /// Source in the allowlist: passes whatever else matches.
+    /// Source in the allowlist, passed although a rule would have dropped or rate-limited
+    /// it (the allowlist is consulted only then).
     PassAllowlist = 1,
     /// TCP/UDP to a restricted destination port from a source not in the allowlist.
     DropRestrictedPort = 2,

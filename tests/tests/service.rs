@@ -77,10 +77,11 @@ fn bans(lab: &Lab) -> Vec<Value> {
 /// are freed; only the journal is left.
 fn simulate_reboot(lab: &Lab) {
     std::fs::remove_dir_all(&lab.pin_path).expect("remove the pins");
-    assert_eq!(
-        lab.server_xdp_progs(),
-        0,
-        "nothing attached after the 'reboot'"
+    // The link goes once its last reference does; the kernel frees it a moment later.
+    wait_until(
+        "the program to detach after the 'reboot'",
+        Duration::from_secs(3),
+        || lab.server_xdp_progs() == 0,
     );
 }
 
@@ -128,7 +129,9 @@ kernel_test!(metrics_match_the_traffic_and_pass_promtool, {
         m("sec_agent_xdp_packets_total", &["verdict=\"pass\""]).unwrap() >= 30.0,
         "5 requests of several packets each"
     );
-    assert_eq!(m("sec_agent_http_responses_total", &[]), Some(6.0));
+    // The attack's own response races the ban, which closes its connection at once.
+    let responses = m("sec_agent_http_responses_total", &[]).unwrap_or(0.0);
+    assert!((5.0..=6.0).contains(&responses), "{responses} responses");
     assert!(m("sec_agent_map_fill_ratio", &["map=\"ban_v4\""]).is_some());
     assert_eq!(m("sec_agent_build_info", &[]), Some(1.0));
     // The kernel counters agree with what `sec-agent stats` reads.
