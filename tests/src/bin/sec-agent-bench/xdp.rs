@@ -122,6 +122,10 @@ pub fn xdp_costs(out: &mut String) -> Result<()> {
         out,
         "\nTarget: clean and banned packets with 1M bans at most 1.3x the minimal program: worst {worst_ratio:.2}x, **{met}**.\n"
     );
+    let _ = writeln!(
+        out,
+        "What the figures are made of: the floor is the test-run loop itself (the program does nothing), so 1.3x leaves about 6 ns for parsing and every lookup, less than one hash lookup. A clean packet pays the header parse, the restricted-port array, the exact-ban hash miss, the range-ban LPM miss and the verdict counter; the allowlist is walked only when a rule would drop. A ban costs one hash hit plus the allowlist walk; the clock is read only for bans that expire. A rate-limited source pays the boot-time clock read (about 35 ns on this virtual machine's clock source) and the LRU bucket lookup. Growth from 0 to 1M bans stays within a few ns: hash and LPM lookups do not grow with the number of entries.\n"
+    );
     Ok(())
 }
 
