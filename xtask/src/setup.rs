@@ -112,29 +112,27 @@ const VM_PACKAGES: &[&str] = &[
 /// Debian packages the benchmarks run as peers and load generators.
 const BENCH_PACKAGES: &[&str] = &["xdp-tools", "nftables", "iptables", "wrk", "bpftool"];
 
-/// Installs what `bench` needs (peers, load generator), when missing.
-pub fn ensure_bench() -> Result<()> {
-    let packages: Vec<&str> = BENCH_PACKAGES
+/// Installs those of `packages` that are missing.
+fn ensure_packages(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|p| !apt_installed(p))
         .collect();
-    if !packages.is_empty() {
-        apt_install(&packages)?;
+    if missing.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    apt_install(&missing)
+}
+
+/// Installs what `bench` needs (peers, load generator), when missing.
+pub fn ensure_bench() -> Result<()> {
+    ensure_packages(BENCH_PACKAGES)
 }
 
 /// Installs what `vm-test` needs, when missing.
 pub fn ensure_vm() -> Result<()> {
-    let packages: Vec<&str> = VM_PACKAGES
-        .iter()
-        .copied()
-        .filter(|p| !apt_installed(p))
-        .collect();
-    if !packages.is_empty() {
-        apt_install(&packages)?;
-    }
+    ensure_packages(VM_PACKAGES)?;
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
