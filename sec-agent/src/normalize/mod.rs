@@ -139,9 +139,10 @@ const SKIPPED_HEADERS: &[&str] = &[
 impl Inspection {
     /// Decodes a request into its fields.
     pub fn of(request: &Message) -> Inspection {
-        let Head::Request { method, target } = &request.head else {
+        let Head::Request(line) = &request.head else {
             return Inspection::default();
         };
+        let (method, target) = (line.method(), line.target());
         // Decoding only shrinks a value; base64 copies are rare enough to grow for.
         let size = target.len()
             + request.body.len()
@@ -177,7 +178,7 @@ impl Inspection {
         }
         b.body(request);
         Inspection {
-            method: method.clone(),
+            method: method.to_string(),
             host,
             path: normalize_path(&path),
             user_agent,

@@ -28,16 +28,52 @@ impl Default for Limits {
     }
 }
 
+/// A request line: method and target as sent (the target not decoded), in one
+/// allocation of `method SP target` (16 bytes inline) because every flow keeps one per
+/// request awaiting its response.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestLine {
+    /// `method SP target`: a method is a token, so the first space ends it.
+    line: Box<str>,
+}
+
+impl RequestLine {
+    /// The line of `method` (a token, no space) and `target`.
+    pub fn new(method: &str, target: &str) -> Self {
+        let mut line = String::with_capacity(method.len() + 1 + target.len());
+        line.push_str(method);
+        line.push(' ');
+        line.push_str(target);
+        RequestLine {
+            line: line.into_boxed_str(),
+        }
+    }
+
+    /// Method, as sent.
+    pub fn method(&self) -> &str {
+        self.line.split_once(' ').map_or(&self.line, |(m, _)| m)
+    }
+
+    /// Request target, as sent (not decoded).
+    pub fn target(&self) -> &str {
+        self.line.split_once(' ').map_or("", |(_, t)| t)
+    }
+}
+
+impl std::fmt::Debug for RequestLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestLine")
+            .field("method", &self.method())
+            .field("target", &self.target())
+            .finish()
+    }
+}
+
 /// A parsed head: request line or status line, and headers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Head {
-    /// A request.
-    Request {
-        /// Method, as sent.
-        method: String,
-        /// Request target, as sent (not decoded).
-        target: String,
-    },
+    /// A request: method and target.
+    Request(RequestLine),
     /// A response.
     Response {
         /// Status code.
@@ -135,7 +171,9 @@ enum Body {
 #[derive(Debug)]
 enum State {
     Head,
-    Body(Message, Body),
+    /// A message whose body continues in later data; boxed to keep idle parsers small
+    /// (most messages complete within the data that carries their head).
+    Body(Box<(Message, Body)>),
     /// After a gap: skipping until data that starts a new message.
     Resync,
     /// Stopped for the rest of the connection.
@@ -150,9 +188,14 @@ pub struct MessageParser {
     state: State,
 }
 
-/// Called once for every response head with its status, in order; answers whether the
-/// request it answers was HEAD (then no body follows, whatever the headers say).
-pub type HeadRequest<'a> = &'a mut dyn FnMut(u16) -> bool;
+/// Where a parser delivers what it finds.
+pub trait Sink {
+    /// Called once for every response head with its status, in order; answers whether the
+    /// request it answers was HEAD (then no body follows, whatever the headers say).
+    fn response_head(&mut self, status: u16) -> bool;
+    /// A complete message.
+    fn message(&mut self, msg: Message);
+}
 
 impl MessageParser {
     /// A parser for requests (`true`) or responses (`false`).
@@ -179,17 +222,18 @@ impl MessageParser {
     }
 
     /// The connection closed: a body delimited by close is complete now.
-    pub fn close(&mut self, out: &mut Vec<Message>) {
-        if let State::Body(_, Body::UntilClose) = self.state
-            && let State::Body(msg, _) = std::mem::replace(&mut self.state, State::Dead)
+    pub fn close(&mut self, out: &mut dyn Sink) {
+        if let State::Body(b) = &self.state
+            && let Body::UntilClose = b.1
+            && let State::Body(b) = std::mem::replace(&mut self.state, State::Dead)
         {
-            out.push(msg);
+            out.message(b.0);
         }
         self.state = State::Dead;
+        self.buf = Vec::new();
     }
 
-    /// Feeds in-order bytes; complete messages go to `out`. `head_request` is called for
-    /// every response head (see [`HeadRequest`]).
+    /// Feeds in-order bytes; response heads and complete messages go to `out`.
     ///
     /// # Errors
     /// The direction is not parseable any more; the parser stays dead and ignores input.
@@ -197,8 +241,7 @@ impl MessageParser {
         &mut self,
         data: &[u8],
         limits: &Limits,
-        head_request: HeadRequest<'_>,
-        out: &mut Vec<Message>,
+        out: &mut dyn Sink,
     ) -> Result<(), ParseError> {
         if self.is_dead() {
             return Ok(());
@@ -224,39 +267,53 @@ impl MessageParser {
                     }
                     self.state = State::Head;
                 }
-                State::Head => match parse_head(rest, self.request, limits, head_request) {
+                State::Head => match parse_head(rest, self.request, limits, out) {
                     Ok(None) if rest.len() > limits.max_head => {
                         break Err(ParseError::HeadTooLarge);
                     }
                     Ok(None) => break Ok(()),
-                    Ok(Some((used, msg, body))) => {
+                    Ok(Some((used, mut msg, mut body))) => {
                         pos += used;
-                        self.state = State::Body(msg, body);
+                        // The body is usually all here: no need to park the message.
+                        match consume_body(&mut msg, &mut body, &input[pos..], limits) {
+                            Ok((used, complete)) => {
+                                pos += used;
+                                if complete {
+                                    out.message(msg);
+                                } else {
+                                    self.state = State::Body(Box::new((msg, body)));
+                                    break Ok(());
+                                }
+                            }
+                            Err(e) => break Err(e),
+                        }
                     }
                     Err(e) => break Err(e),
                 },
-                State::Body(msg, body) => match consume_body(msg, body, rest, limits) {
+                State::Body(b) => match consume_body(&mut b.0, &mut b.1, rest, limits) {
                     Ok((used, complete)) => {
                         pos += used;
                         if !complete {
                             break Ok(());
                         }
-                        if let State::Body(msg, _) = std::mem::replace(&mut self.state, State::Head)
-                        {
-                            out.push(msg);
+                        if let State::Body(b) = std::mem::replace(&mut self.state, State::Head) {
+                            out.message(b.0);
                         }
                     }
                     Err(e) => break Err(e),
                 },
             }
         };
+        // An empty buffer gives its memory back: idle flows outnumber busy ones.
         if result.is_err() {
             self.state = State::Dead;
             self.buf = Vec::new();
         } else if buffered.is_empty() {
-            buffered.extend_from_slice(&data[pos..]);
-            self.buf = buffered;
-        } else {
+            if pos < data.len() {
+                buffered.extend_from_slice(&data[pos..]);
+                self.buf = buffered;
+            }
+        } else if pos < buffered.len() {
             buffered.drain(..pos);
             self.buf = buffered;
         }
@@ -269,7 +326,7 @@ fn parse_head(
     buf: &[u8],
     request: bool,
     limits: &Limits,
-    head_request: HeadRequest<'_>,
+    out: &mut dyn Sink,
 ) -> Result<Option<(usize, Message, Body)>, ParseError> {
     // Header slots on the stack, uninitialised, unless the limit is unusually high.
     let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
@@ -286,10 +343,10 @@ fn parse_head(
         match config.parse_request_with_uninit_headers(&mut req, buf, slots) {
             Ok(httparse::Status::Complete(n)) => Ok(Some((
                 n,
-                Head::Request {
-                    method: req.method.unwrap_or_default().to_string(),
-                    target: req.path.unwrap_or_default().to_string(),
-                },
+                Head::Request(RequestLine::new(
+                    req.method.unwrap_or_default(),
+                    req.path.unwrap_or_default(),
+                )),
                 req.version.unwrap_or(1),
                 copy_headers(req.headers),
             ))),
@@ -325,8 +382,8 @@ fn parse_head(
         body_truncated: false,
     };
     let no_body = match msg.head {
-        Head::Response { status } => head_request(status),
-        Head::Request { .. } => false,
+        Head::Response { status } => out.response_head(status),
+        Head::Request(_) => false,
     };
     let body = framing(&msg, request, no_body)?;
     Ok(Some((used, msg, body)))

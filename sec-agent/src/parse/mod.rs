@@ -9,22 +9,13 @@ mod message;
 
 use std::collections::VecDeque;
 
-use message::MessageParser;
-pub use message::{Head, Limits, Message, ParseError};
+pub use message::{Head, Limits, Message, ParseError, RequestLine};
+use message::{MessageParser, Sink};
 
 use crate::reassemble::{Direction, StreamEvent};
 
 /// Requests kept waiting for their response per flow; older ones are forgotten.
 const MAX_PENDING: usize = 64;
-
-/// The request a response answers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestLine {
-    /// Method.
-    pub method: String,
-    /// Request target, as sent.
-    pub target: String,
-}
 
 /// What parsing a flow produced.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,23 +39,92 @@ pub enum HttpEvent {
 }
 
 /// Per-flow HTTP state: one parser per direction and the requests awaiting a response.
+///
+/// Kept small (see the size test) because the flow table holds tens of thousands of idle
+/// flows: the response parser is made when the first response bytes arrive, and one queue
+/// holds both the requests answered by a response still in progress and those waiting.
 #[derive(Debug)]
 pub struct HttpFlow {
     requests: MessageParser,
-    responses: MessageParser,
-    /// Requests whose response head has not been seen yet.
-    pending: VecDeque<RequestLine>,
-    /// Response heads seen whose message is not complete yet, with their request.
-    answering: VecDeque<Option<RequestLine>>,
+    responses: Option<Box<MessageParser>>,
+    /// The first `answering` entries: response heads seen whose message is not complete
+    /// yet, with their request (`None` for interim responses and unsolicited ones); then
+    /// the requests whose response head has not been seen yet.
+    queue: VecDeque<Option<RequestLine>>,
+    answering: usize,
 }
 
 impl Default for HttpFlow {
     fn default() -> Self {
         HttpFlow {
             requests: MessageParser::new(true),
-            responses: MessageParser::new(false),
-            pending: VecDeque::new(),
-            answering: VecDeque::new(),
+            responses: None,
+            queue: VecDeque::new(),
+            answering: 0,
+        }
+    }
+}
+
+/// Delivers one call's messages as events and keeps the request queue.
+struct Events<'a> {
+    queue: &'a mut VecDeque<Option<RequestLine>>,
+    answering: &'a mut usize,
+    out: &'a mut Vec<HttpEvent>,
+    /// A 101 response was delivered: the connection left HTTP/1.x.
+    switched: bool,
+}
+
+impl Events<'_> {
+    fn push(&mut self, entry: Option<RequestLine>) {
+        if self.queue.capacity() == 0 {
+            // Most flows carry one request at a time: room for one, not the default four.
+            self.queue.reserve_exact(1);
+        }
+        self.queue.push_back(entry);
+    }
+}
+
+impl Sink for Events<'_> {
+    fn response_head(&mut self, status: u16) -> bool {
+        // Pair each response head with the oldest unanswered request; interim (1xx)
+        // responses precede the final one for the same request.
+        if (100..200).contains(&status) && status != 101 {
+            self.queue.insert(*self.answering, None);
+        } else if *self.answering == self.queue.len() {
+            self.push(None);
+        }
+        let is_head = self.queue[*self.answering]
+            .as_ref()
+            .is_some_and(|r| r.method() == "HEAD");
+        *self.answering += 1;
+        is_head
+    }
+
+    fn message(&mut self, msg: Message) {
+        match &msg.head {
+            Head::Request(line) => {
+                if self.queue.len() - *self.answering == MAX_PENDING {
+                    self.queue.remove(*self.answering);
+                }
+                let line = line.clone();
+                self.push(Some(line));
+                self.out.push(HttpEvent::Request(msg));
+            }
+            &Head::Response { status } => {
+                let request = if *self.answering > 0 {
+                    *self.answering -= 1;
+                    self.queue.pop_front().flatten()
+                } else {
+                    None
+                };
+                if status == 101 {
+                    self.switched = true;
+                }
+                self.out.push(HttpEvent::Response {
+                    request,
+                    response: msg,
+                });
+            }
         }
     }
 }
@@ -78,74 +138,53 @@ impl HttpFlow {
         limits: &Limits,
         out: &mut Vec<HttpEvent>,
     ) {
-        let mut messages = Vec::new();
+        let mut events = Events {
+            queue: &mut self.queue,
+            answering: &mut self.answering,
+            out,
+            switched: false,
+        };
         let result = match (direction, event) {
             (Direction::ToServer, StreamEvent::Data(data)) => {
-                self.requests
-                    .feed(data, limits, &mut |_| false, &mut messages)
+                self.requests.feed(data, limits, &mut events)
             }
-            (Direction::ToClient, StreamEvent::Data(data)) => {
-                let (pending, answering) = (&mut self.pending, &mut self.answering);
-                // Pair each response head with the oldest unanswered request; interim
-                // (1xx) responses precede the final one for the same request.
-                let mut head_request = |status: u16| {
-                    let request = if (100..200).contains(&status) && status != 101 {
-                        None
-                    } else {
-                        pending.pop_front()
-                    };
-                    let is_head = request.as_ref().is_some_and(|r| r.method == "HEAD");
-                    answering.push_back(request);
-                    is_head
-                };
-                self.responses
-                    .feed(data, limits, &mut head_request, &mut messages)
-            }
+            (Direction::ToClient, StreamEvent::Data(data)) => self
+                .responses
+                .get_or_insert_with(|| Box::new(MessageParser::new(false)))
+                .feed(data, limits, &mut events),
             (Direction::ToServer, StreamEvent::Gap) => {
                 self.requests.gap();
                 Ok(())
             }
             (Direction::ToClient, StreamEvent::Gap) => {
-                self.responses.gap();
-                self.pending.clear();
-                self.answering.clear();
+                self.responses
+                    .get_or_insert_with(|| Box::new(MessageParser::new(false)))
+                    .gap();
+                *events.queue = VecDeque::new();
+                *events.answering = 0;
                 Ok(())
             }
             (_, StreamEvent::Closed) => {
-                self.requests.close(&mut messages);
-                self.responses.close(&mut messages);
+                self.requests.close(&mut events);
+                self.responses
+                    .get_or_insert_with(|| Box::new(MessageParser::new(false)))
+                    .close(&mut events);
                 Ok(())
             }
         };
-        for msg in messages {
-            match msg.head {
-                Head::Request {
-                    ref method,
-                    ref target,
-                } => {
-                    if self.pending.len() == MAX_PENDING {
-                        self.pending.pop_front();
-                    }
-                    self.pending.push_back(RequestLine {
-                        method: method.clone(),
-                        target: target.clone(),
-                    });
-                    out.push(HttpEvent::Request(msg));
-                }
-                Head::Response { status } => {
-                    let request = self.answering.pop_front().flatten();
-                    if status == 101 {
-                        // Switched protocols (WebSocket, h2c): no more HTTP/1.x here.
-                        self.requests.gap();
-                        self.responses.close(&mut Vec::new());
-                        self.requests.close(&mut Vec::new());
-                    }
-                    out.push(HttpEvent::Response {
-                        request,
-                        response: msg,
-                    });
-                }
+        if events.switched {
+            // Switched protocols (WebSocket, h2c): no more HTTP/1.x here.
+            self.requests.gap();
+            let mut ignore = Events {
+                queue: &mut VecDeque::new(),
+                answering: &mut 0,
+                out: &mut Vec::new(),
+                switched: false,
+            };
+            if let Some(responses) = &mut self.responses {
+                responses.close(&mut ignore);
             }
+            self.requests.close(&mut ignore);
         }
         if let Err(error) = result {
             out.push(HttpEvent::Error { direction, error });

@@ -17,7 +17,7 @@ fn request(ev: &HttpEvent) -> &Message {
 
 fn target(m: &Message) -> &str {
     match &m.head {
-        Head::Request { target, .. } => target,
+        Head::Request(line) => line.target(),
         Head::Response { .. } => panic!("response"),
     }
 }
@@ -59,7 +59,7 @@ HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
             .iter()
             .map(|e| match e {
                 HttpEvent::Response { request, response } => (
-                    request.as_ref().map(|r| r.target.clone()),
+                    request.as_ref().map(|r| r.target().to_string()),
                     match response.head {
                         Head::Response { status } => status,
                         _ => 0,
@@ -226,4 +226,82 @@ fn random_bytes_never_panic() {
             &mut out,
         );
     }
+}
+
+/// Counts the bytes this thread holds on the heap, for the per-flow memory test.
+mod counting {
+    use std::{
+        alloc::{GlobalAlloc, Layout, System},
+        cell::Cell,
+    };
+
+    pub struct Counting;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn add(n: isize) {
+        // `try_with`: the thread may be tearing its locals down.
+        let _ = LIVE.try_with(|l| l.set(l.get() + n));
+    }
+
+    // SAFETY: every call is forwarded to the system allocator unchanged.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            add(layout.size() as isize);
+            // SAFETY: the caller's contract is passed on.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            add(-(layout.size() as isize));
+            // SAFETY: the caller's contract is passed on.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    /// Heap bytes allocated and not freed by this thread so far.
+    pub fn live() -> isize {
+        LIVE.with(Cell::get)
+    }
+}
+
+#[global_allocator]
+static ALLOC: counting::Counting = counting::Counting;
+
+#[test]
+fn idle_flow_is_small() {
+    // Tens of thousands of flows sit in the flow table between a request and its response:
+    // this bounds what each one holds.
+    assert!(size_of::<HttpFlow>() <= 96, "{}", size_of::<HttpFlow>());
+    let mut out = Vec::new();
+    let before = counting::live();
+    let mut flow = HttpFlow::default();
+    flow.on_stream(
+        Direction::ToServer,
+        StreamEvent::Data(b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n"),
+        &Limits::default(),
+        &mut out,
+    );
+    drop(out);
+    let heap = counting::live() - before;
+    // One queue slot (16 bytes) and the request line awaiting its response (20 bytes).
+    assert!(heap <= 40, "{heap} heap bytes after one request");
+    assert_eq!(flow.queue.len(), 1);
+    // The response completes the pair and frees the request line.
+    let mut out = Vec::new();
+    flow.on_stream(
+        Direction::ToClient,
+        StreamEvent::Data(b"HTTP/1.1 204 No Content\r\n\r\n"),
+        &Limits::default(),
+        &mut out,
+    );
+    assert!(
+        matches!(&out[0], HttpEvent::Response { request: Some(r), .. } if r.target() == "/index.html")
+    );
+    drop(out);
+    let heap = counting::live() - before;
+    // The response parser (boxed, 48 bytes) and the empty queue slot (16) remain.
+    assert!(heap <= 64, "{heap} heap bytes after the response");
 }
