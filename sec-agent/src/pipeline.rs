@@ -251,7 +251,7 @@ impl Pipeline {
         let ignored = self
             .ignore_paths
             .iter()
-            .any(|p| inspection.path.starts_with(p.as_str()));
+            .any(|p| inspection.path().starts_with(p.as_str()));
         let info = RequestInfo {
             source: key.client.ip(),
             now,
@@ -420,11 +420,11 @@ fn request_fields(key: &FlowKey, inspection: Option<&Inspection>) -> Map<String,
     );
     m.insert("dst_port".into(), json!(key.server.port()));
     if let Some(i) = inspection {
-        m.insert("method".into(), json!(i.method));
-        m.insert("host".into(), json!(i.host));
+        m.insert("method".into(), json!(i.method()));
+        m.insert("host".into(), json!(i.host()));
         m.insert(
             "path".into(),
-            json!(i.path.chars().take(256).collect::<String>()),
+            json!(i.path().chars().take(256).collect::<String>()),
         );
     }
     m

@@ -135,14 +135,14 @@ impl Detection for DecoyPath {
     }
 
     fn on_request(&mut self, req: &RequestInfo<'_>, out: &mut Vec<Finding>) {
-        if self.matches(&req.inspection.path) {
+        if self.matches(req.inspection.path()) {
             out.push(Finding {
                 detection: DetectionKind::DecoyPath,
                 class: "decoy".into(),
                 rule: "decoy_path".into(),
                 location: Some(Location::Path),
                 name: String::new(),
-                fragment: req.inspection.path.chars().take(80).collect(),
+                fragment: req.inspection.path().chars().take(80).collect(),
             });
         }
     }
@@ -250,7 +250,7 @@ mod tests {
         .collect();
         for raw in crate::parse::corpus::mixed() {
             if let Some(msg) = crate::parse::parse_request(&raw, &Default::default()) {
-                paths.push(crate::normalize::Inspection::of(&msg).path.clone());
+                paths.push(crate::normalize::Inspection::of(&msg).path().to_string());
             }
         }
         for patterns in &pattern_sets {

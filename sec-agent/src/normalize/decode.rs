@@ -234,8 +234,16 @@ pub fn text(bytes: &[u8]) -> Cow<'_, str> {
 /// Canonical path for matching: backslashes as slashes, `//` collapsed, `.` and `..`
 /// segments resolved (never above the root). Decoding happens before this.
 pub fn normalize_path(path: &str) -> String {
+    let mut out = String::new();
+    normalize_path_into(path, &mut out);
+    out
+}
+
+/// [`normalize_path`], appended to `out` (no allocation for a path already canonical).
+pub fn normalize_path_into(path: &str, out: &mut String) {
     if is_canonical(path) {
-        return path.to_string();
+        out.push_str(path);
+        return;
     }
     let unified = path.replace('\\', "/");
     let mut segments: Vec<&str> = Vec::new();
@@ -248,15 +256,15 @@ pub fn normalize_path(path: &str) -> String {
             s => segments.push(s),
         }
     }
-    let mut out = String::with_capacity(unified.len() + 1);
+    let start = out.len();
+    out.reserve(unified.len() + 1);
     for s in &segments {
         out.push('/');
         out.push_str(s);
     }
-    if out.is_empty() || (unified.ends_with('/') && !segments.is_empty()) {
+    if out.len() == start || (unified.ends_with('/') && !segments.is_empty()) {
         out.push('/');
     }
-    out
 }
 
 /// Whether [`normalize_path`] would return `path` unchanged: it starts with `/`, has no
