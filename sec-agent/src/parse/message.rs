@@ -102,7 +102,8 @@ pub struct Message {
 struct Headers {
     names: String,
     values: Vec<u8>,
-    /// End of each field's name in `names` and of its value in `values`.
+    /// `(0, 0)`, then the end of each field's name in `names` and of its value in
+    /// `values` (empty when there is no field): field `i` spans `ends[i]..ends[i + 1]`.
     ends: Vec<(usize, usize)>,
 }
 
@@ -111,20 +112,22 @@ impl Headers {
         Headers {
             names: String::with_capacity(fields * 16),
             values: Vec::with_capacity(bytes),
-            ends: Vec::with_capacity(fields),
+            ends: Vec::with_capacity(fields + 1),
         }
     }
 
     fn push(&mut self, name: &str, value: &[u8]) {
+        if self.ends.is_empty() {
+            self.ends.push((0, 0));
+        }
         self.names.push_str(name);
         self.values.extend_from_slice(value);
         self.ends.push((self.names.len(), self.values.len()));
     }
 
     fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &[u8])> + ExactSizeIterator + '_ {
-        (0..self.ends.len()).map(|i| {
-            let (n0, v0) = if i == 0 { (0, 0) } else { self.ends[i - 1] };
-            let (n1, v1) = self.ends[i];
+        self.ends.windows(2).map(|w| {
+            let ((n0, v0), (n1, v1)) = (w[0], w[1]);
             (&self.names[n0..n1], &self.values[v0..v1])
         })
     }
@@ -441,34 +444,37 @@ fn framing(msg: &Message, request: bool, head_request: bool) -> Result<Body, Par
     {
         return Ok(Body::Length(0));
     }
-    let chunked = msg
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
-        .flat_map(|(_, v)| v.split(|&b| b == b','))
-        .map(|c| c.trim_ascii())
-        .next_back()
-        .is_some_and(|last| last.eq_ignore_ascii_case(b"chunked"));
+    // One pass over the fields for both: the last coding of the last Transfer-Encoding
+    // decides chunked, which overrides Content-Length (whose errors then do not count).
+    let mut chunked = false;
+    let mut length: Option<u64> = None;
+    let mut bad_length = false;
+    for (name, v) in msg.headers.iter() {
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            let last = v.rsplit(|&b| b == b',').next().unwrap_or_default();
+            chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
+        } else if !bad_length && name.eq_ignore_ascii_case("content-length") {
+            for part in v.split(|&b| b == b',') {
+                let n = std::str::from_utf8(part.trim_ascii())
+                    .ok()
+                    .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|s| s.parse::<u64>().ok());
+                match n {
+                    // Conflicting lengths: smuggling shape.
+                    Some(n) if length.is_none_or(|l| l == n) => length = Some(n),
+                    _ => {
+                        bad_length = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
     if chunked {
         return Ok(Body::Chunked(Chunked::default()));
     }
-    let mut length: Option<u64> = None;
-    for (_, v) in msg
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-    {
-        for part in v.split(|&b| b == b',') {
-            let n = std::str::from_utf8(part.trim_ascii())
-                .ok()
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|s| s.parse::<u64>().ok())
-                .ok_or(ParseError::BadFraming)?;
-            if length.is_some_and(|l| l != n) {
-                return Err(ParseError::BadFraming); // Conflicting lengths: smuggling shape.
-            }
-            length = Some(n);
-        }
+    if bad_length {
+        return Err(ParseError::BadFraming);
     }
     Ok(match length {
         Some(n) => Body::Length(n),

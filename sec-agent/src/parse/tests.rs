@@ -305,3 +305,16 @@ fn idle_flow_is_small() {
     // The response parser (boxed, 48 bytes) and the empty queue slot (16) remain.
     assert!(heap <= 64, "{heap} heap bytes after the response");
 }
+
+#[test]
+fn framing_last_transfer_coding_wins_over_content_length() {
+    let limits = Limits::default();
+    // Chunked last: the bad Content-Length does not matter.
+    let raw = b"POST / HTTP/1.1\r\nContent-Length: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n";
+    assert_eq!(parse_request(raw, &limits).unwrap().body, b"ab");
+    // Chunked, then another coding last: not chunked, so Content-Length frames the body.
+    let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\nContent-Length: 2, 2\r\n\r\nab";
+    assert_eq!(parse_request(raw, &limits).unwrap().body, b"ab");
+    let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab";
+    assert_eq!(parse_request(raw, &limits), None);
+}
