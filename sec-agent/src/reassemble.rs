@@ -14,7 +14,7 @@
 //! directions, or after `idle_timeout` without segments.
 
 use std::{
-    net::SocketAddr,
+    net::{IpAddr, Ipv6Addr, SocketAddr},
     time::{Duration, Instant},
 };
 
@@ -140,15 +140,63 @@ impl Stream {
 #[derive(Debug)]
 struct Flow<A> {
     streams: [Stream; 2],
-    last_seen: Instant,
+    /// Nanoseconds from the table's epoch (see [`Reassembler::ticks`]): 8 bytes, not 16.
+    last_seen: u64,
     app: A,
+}
+
+/// A [`FlowKey`] as the table stores it: 38 bytes instead of 64 (a `SocketAddr` is 32),
+/// for every one of `max_flows` slots. Addresses are kept as IPv6 with a flag for IPv4;
+/// IPv6 flow labels and scope ids are not part of a flow's identity (decoded segments
+/// carry none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct PackedKey {
+    client: [u8; 16],
+    server: [u8; 16],
+    client_port: u16,
+    server_port: u16,
+    /// Bit 0: the client is IPv4; bit 1: the server is.
+    v4: u8,
+}
+
+impl PackedKey {
+    fn pack(key: &FlowKey) -> PackedKey {
+        let ip = |a: &SocketAddr| match a.ip() {
+            IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), 1u8),
+            IpAddr::V6(v6) => (v6.octets(), 0),
+        };
+        let ((client, c4), (server, s4)) = (ip(&key.client), ip(&key.server));
+        PackedKey {
+            client,
+            server,
+            client_port: key.client.port(),
+            server_port: key.server.port(),
+            v4: c4 | s4 << 1,
+        }
+    }
+
+    fn unpack(&self) -> FlowKey {
+        let ip = |octets: [u8; 16], v4: bool| {
+            let v6 = Ipv6Addr::from(octets);
+            match v6.to_ipv4_mapped() {
+                Some(a) if v4 => IpAddr::V4(a),
+                _ => IpAddr::V6(v6),
+            }
+        };
+        FlowKey {
+            client: SocketAddr::new(ip(self.client, self.v4 & 1 != 0), self.client_port),
+            server: SocketAddr::new(ip(self.server, self.v4 & 2 != 0), self.server_port),
+        }
+    }
 }
 
 /// The flow table. `A` is the consumer's per-flow state (the HTTP parser), created with
 /// `Default` and dropped with the flow.
 pub struct Reassembler<A> {
     /// Fixed memory for `max_flows` flows, however many pass through.
-    flows: LruTable<FlowKey, Flow<A>>,
+    flows: LruTable<PackedKey, Flow<A>>,
+    /// The first instant seen, from which `last_seen` counts.
+    epoch: Option<Instant>,
     config: ReassemblyConfig,
     total_buffered: usize,
     stats: ReassemblyStats,
@@ -164,6 +212,7 @@ impl<A: Default> Reassembler<A> {
     pub fn new(config: ReassemblyConfig) -> Self {
         Reassembler {
             flows: LruTable::new(config.max_flows),
+            epoch: None,
             config,
             total_buffered: 0,
             stats: ReassemblyStats::default(),
@@ -210,7 +259,9 @@ impl<A: Default> Reassembler<A> {
             },
         };
         let flags = segment.flags;
-        if !self.flows.contains(&key) {
+        let now = self.ticks(now);
+        let packed = PackedKey::pack(&key);
+        if !self.flows.contains(&packed) {
             if flags.has(TcpFlags::RST) || (segment.payload.is_empty() && !flags.has(TcpFlags::SYN))
             {
                 return; // Nothing to track: a stray control segment.
@@ -220,13 +271,13 @@ impl<A: Default> Reassembler<A> {
                 last_seen: now,
                 app: A::default(),
             };
-            if let Some((old_key, mut old)) = self.flows.insert(key, flow)
-                && old_key != key
+            if let Some((old_key, mut old)) = self.flows.insert(packed, flow)
+                && old_key != packed
             {
                 self.stats.flows_evicted += 1;
                 self.release(&old);
                 on_event(
-                    &old_key,
+                    &old_key.unpack(),
                     Direction::ToServer,
                     StreamEvent::Closed,
                     &mut old.app,
@@ -236,10 +287,10 @@ impl<A: Default> Reassembler<A> {
         }
         self.stats.segments += 1;
         let config = self.config;
-        let flow = self.flows.get_mut(&key).expect("present");
+        let flow = self.flows.get_mut(&packed).expect("present");
         flow.last_seen = now;
         if flags.has(TcpFlags::RST) {
-            let mut flow = self.flows.remove(&key).expect("present");
+            let mut flow = self.flows.remove(&packed).expect("present");
             self.stats.flows_closed += 1;
             self.release(&flow);
             on_event(&key, direction, StreamEvent::Closed, &mut flow.app);
@@ -306,7 +357,7 @@ impl<A: Default> Reassembler<A> {
         }
         let done = flow.streams.iter().all(Stream::finished);
         if done {
-            let mut flow = self.flows.remove(&key).expect("present");
+            let mut flow = self.flows.remove(&packed).expect("present");
             self.stats.flows_closed += 1;
             self.release(&flow);
             on_event(&key, direction, StreamEvent::Closed, &mut flow.app);
@@ -319,20 +370,28 @@ impl<A: Default> Reassembler<A> {
         now: Instant,
         mut on_event: impl FnMut(&FlowKey, Direction, StreamEvent<'_>, &mut A),
     ) {
+        let now = self.ticks(now);
         while let Some((_, flow)) = self.flows.peek_lru() {
-            if now.saturating_duration_since(flow.last_seen) < self.config.idle_timeout {
+            if Duration::from_nanos(now.saturating_sub(flow.last_seen)) < self.config.idle_timeout {
                 break;
             }
             let (key, mut flow) = self.flows.pop_lru().expect("peeked");
             self.stats.flows_expired += 1;
             self.release(&flow);
             on_event(
-                &key,
+                &key.unpack(),
                 Direction::ToServer,
                 StreamEvent::Closed,
                 &mut flow.app,
             );
         }
+    }
+
+    /// `now` as nanoseconds from the first instant seen (earlier instants count as that
+    /// one).
+    fn ticks(&mut self, now: Instant) -> u64 {
+        let epoch = *self.epoch.get_or_insert(now);
+        u64::try_from(now.saturating_duration_since(epoch).as_nanos()).unwrap_or(u64::MAX)
     }
 
     fn release(&mut self, flow: &Flow<A>) {
@@ -392,7 +451,33 @@ mod tests {
         // in order, the HTTP state 96 (see the parse size test).
         assert!(size_of::<Stream>() <= 24, "{}", size_of::<Stream>());
         let flow = size_of::<Flow<crate::parse::HttpFlow>>();
-        assert!(flow <= 160, "{flow}");
+        assert!(flow <= 152, "{flow}");
+        assert!(size_of::<PackedKey>() <= 38, "{}", size_of::<PackedKey>());
+    }
+
+    #[test]
+    fn keys_pack_and_unpack() {
+        for (c, s) in [
+            ("10.0.0.1:40000", "10.0.0.2:80"),
+            ("[::ffff:10.0.0.1]:1", "[::ffff:10.0.0.2]:2"),
+            ("[2001:db8::1]:65535", "[::1]:8080"),
+            ("0.0.0.0:0", "[::]:0"),
+        ] {
+            let key = FlowKey {
+                client: sa(c),
+                server: sa(s),
+            };
+            assert_eq!(PackedKey::pack(&key).unpack(), key);
+        }
+        let v4 = FlowKey {
+            client: sa("10.0.0.1:1"),
+            server: sa("10.0.0.2:2"),
+        };
+        let mapped = FlowKey {
+            client: sa("[::ffff:10.0.0.1]:1"),
+            server: sa("[::ffff:10.0.0.2]:2"),
+        };
+        assert_ne!(PackedKey::pack(&v4), PackedKey::pack(&mapped));
     }
 
     /// Consumer state that records what it was given.
@@ -458,7 +543,7 @@ mod tests {
                 client: sa("10.0.0.1:40000"),
                 server: sa("10.0.0.2:80"),
             };
-            match self.r.flows.peek(&key) {
+            match self.r.flows.peek(&PackedKey::pack(&key)) {
                 Some(f) => f.app.to_server.clone(),
                 None => self
                     .done
@@ -565,7 +650,7 @@ mod tests {
             client: sa("10.0.0.1:40000"),
             server: sa("10.0.0.2:80"),
         };
-        let log = &h.r.flows.peek(&key).unwrap().app;
+        let log = &h.r.flows.peek(&PackedKey::pack(&key)).unwrap().app;
         assert_eq!(log.gaps, 1);
         assert_eq!(log.to_server, b"ab67890");
         assert_eq!(h.r.stats().flow_buffer_caps, 1);
