@@ -79,10 +79,10 @@ pub fn percent_decode(input: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
 
 /// [`percent_decode`] then [`text`]: the decoded value as text.
 pub fn decode_text(input: &[u8], plus_is_space: bool) -> Cow<'_, str> {
-    if is_plain(input, plus_is_space)
-        && let Ok(s) = std::str::from_utf8(input)
-    {
-        return Cow::Borrowed(s);
+    if is_plain(input, plus_is_space) {
+        // SAFETY: a plain input is ASCII (`is_plain` refuses every byte >= 0x80), so UTF-8;
+        // validating it again costs about as much as the decoding check itself.
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(input) });
     }
     match percent_decode(input, plus_is_space) {
         Cow::Borrowed(b) => text(b),
@@ -107,7 +107,13 @@ pub fn is_plain(input: &[u8], plus_is_space: bool) -> bool {
 /// Decodes HTML character references: `&#NN;`, `&#xHH;` (also without the `;`, as browsers
 /// accept) and the named ones that matter for markup and quoting.
 pub fn html_entities(input: &str) -> Cow<'_, str> {
-    if !input.contains('&') {
+    // Most values are short: a plain loop beats setting up `memchr`.
+    let has_amp = if input.len() < 64 {
+        input.bytes().any(|b| b == b'&')
+    } else {
+        input.contains('&')
+    };
+    if !has_amp {
         return Cow::Borrowed(input);
     }
     const NAMED: &[(&str, char)] = &[
@@ -180,6 +186,9 @@ pub fn html_entities(input: &str) -> Cow<'_, str> {
 /// interest: an attack hidden in base64 must still be text when decoded.
 pub fn base64_text(value: &str) -> Option<String> {
     const MIN_LEN: usize = 16;
+    if value.len() < MIN_LEN {
+        return None; // Most values: decided before trimming.
+    }
     let v = value.trim_end_matches('=');
     if v.len() < MIN_LEN || v.len() % 4 == 1 {
         return None;
@@ -270,20 +279,20 @@ pub fn normalize_path_into(path: &str, out: &mut String) {
 /// Whether [`normalize_path`] would return `path` unchanged: it starts with `/`, has no
 /// backslash, and no empty, `.` or `..` segment but for a trailing slash.
 fn is_canonical(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix('/') else {
-        return false;
-    };
-    if rest.contains('\\') {
+    let b = path.as_bytes();
+    if b.first() != Some(&b'/') {
         return false;
     }
-    let mut segments = rest.split('/').peekable();
-    while let Some(seg) = segments.next() {
-        let last = segments.peek().is_none();
-        if seg == "." || seg == ".." || (seg.is_empty() && !last) {
-            return false;
-        }
-    }
-    true
+    // What follows each slash starts a segment: it must not be empty (but for the last),
+    // `.` or `..`.
+    b.iter().enumerate().all(|(i, &c)| match c {
+        b'\\' => false,
+        b'/' => !matches!(
+            &b[i + 1..],
+            [b'/', ..] | [b'.'] | [b'.', b'/', ..] | [b'.', b'.'] | [b'.', b'.', b'/', ..]
+        ),
+        _ => true,
+    })
 }
 
 #[cfg(test)]

@@ -411,7 +411,11 @@ impl Builder {
 /// Splits a request target into path and query; an absolute-form target
 /// (`http://host/path?q`) loses its scheme and authority.
 fn split_target(target: &str) -> (&str, Option<&str>) {
-    let target = match target.find("://") {
+    // An origin-form target (`/path`) cannot have a scheme: skip the search.
+    let target = match (!target.starts_with('/'))
+        .then(|| target.find("://"))
+        .flatten()
+    {
         Some(i) if target[..i].bytes().all(|b| b.is_ascii_alphabetic()) => {
             let after = &target[i + 3..];
             after.find('/').map_or("/", |p| &after[p..])
