@@ -228,6 +228,14 @@ pub fn base64_text(value: &str) -> Option<String> {
 /// Lossy UTF-8 with NUL bytes removed (C-string truncation tricks such as
 /// `../../etc/passwd%00.png` must not split a payload from its detector).
 pub fn text(bytes: &[u8]) -> Cow<'_, str> {
+    // ASCII without NUL is the rule (header values): one branch-free pass decides it.
+    let odd = bytes
+        .iter()
+        .fold(false, |odd, &b| odd | (b == 0) | (b >= 0x80));
+    if !odd {
+        // SAFETY: every byte is below 0x80: ASCII, so UTF-8.
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
     // Valid UTF-8 is the rule; checking it is much cheaper than a lossy conversion.
     let s = match std::str::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
