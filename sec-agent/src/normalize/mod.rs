@@ -422,9 +422,16 @@ fn split_target(target: &str) -> (&str, Option<&str>) {
         }
         _ => target,
     };
-    let target = target.split('#').next().unwrap_or(target);
-    match target.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
+    // The fragment goes, the query is after the first `?` before it. Byte loops: a target
+    // is short, and a `str` search costs its set-up on every call.
+    fn before_fragment(s: &str) -> &str {
+        s.bytes().position(|b| b == b'#').map_or(s, |i| &s[..i])
+    }
+    match target.bytes().position(|b| b == b'?' || b == b'#') {
+        Some(i) if target.as_bytes()[i] == b'?' => {
+            (&target[..i], Some(before_fragment(&target[i + 1..])))
+        }
+        Some(i) => (&target[..i], None),
         None => (target, None),
     }
 }

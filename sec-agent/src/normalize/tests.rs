@@ -99,6 +99,10 @@ fn absolute_form_targets_lose_scheme_and_host() {
     ));
     assert_eq!(i.path(), "/x/y");
     assert_eq!(split_target("/p#frag?no"), ("/p", None));
+    assert_eq!(split_target("/p?q=1#f?x"), ("/p", Some("q=1")));
+    assert_eq!(split_target("/p?"), ("/p", Some("")));
+    assert_eq!(split_target("/a://b?c"), ("/a://b", Some("c")));
+    assert_eq!(split_target("*"), ("*", None));
 }
 
 #[test]

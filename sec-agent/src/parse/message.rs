@@ -49,14 +49,22 @@ impl RequestLine {
         }
     }
 
+    /// The space after the method (methods are short: a byte loop, not a `str` search).
+    fn space(&self) -> usize {
+        self.line
+            .bytes()
+            .position(|b| b == b' ')
+            .unwrap_or(self.line.len())
+    }
+
     /// Method, as sent.
     pub fn method(&self) -> &str {
-        self.line.split_once(' ').map_or(&self.line, |(m, _)| m)
+        &self.line[..self.space()]
     }
 
     /// Request target, as sent (not decoded).
     pub fn target(&self) -> &str {
-        self.line.split_once(' ').map_or("", |(_, t)| t)
+        self.line.get(self.space() + 1..).unwrap_or("")
     }
 }
 
