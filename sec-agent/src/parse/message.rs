@@ -108,18 +108,18 @@ pub struct Message {
 /// field: names (tokens, so ASCII text) and raw values.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Headers {
-    names: String,
-    values: Vec<u8>,
-    /// `(0, 0)`, then the end of each field's name in `names` and of its value in
-    /// `values` (empty when there is no field): field `i` spans `ends[i]..ends[i + 1]`.
+    /// Each field's name (ASCII token) then its raw value, one field after the other.
+    bytes: Vec<u8>,
+    /// `(0, 0)`, then per field the end of its name and of its value in `bytes` (empty when
+    /// there is no field): field `i` is named `ends[i].1..ends[i + 1].0` and valued
+    /// `ends[i + 1].0..ends[i + 1].1`.
     ends: Vec<(usize, usize)>,
 }
 
 impl Headers {
     fn with_capacity(fields: usize, bytes: usize) -> Headers {
         Headers {
-            names: String::with_capacity(fields * 16),
-            values: Vec::with_capacity(bytes),
+            bytes: Vec::with_capacity(bytes),
             ends: Vec::with_capacity(fields + 1),
         }
     }
@@ -128,15 +128,19 @@ impl Headers {
         if self.ends.is_empty() {
             self.ends.push((0, 0));
         }
-        self.names.push_str(name);
-        self.values.extend_from_slice(value);
-        self.ends.push((self.names.len(), self.values.len()));
+        self.bytes.extend_from_slice(name.as_bytes());
+        let name_end = self.bytes.len();
+        self.bytes.extend_from_slice(value);
+        self.ends.push((name_end, self.bytes.len()));
     }
 
     fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &[u8])> + ExactSizeIterator + '_ {
         self.ends.windows(2).map(|w| {
-            let ((n0, v0), (n1, v1)) = (w[0], w[1]);
-            (&self.names[n0..n1], &self.values[v0..v1])
+            let ((_, start), (name_end, end)) = (w[0], w[1]);
+            let name = &self.bytes[start..name_end];
+            // SAFETY: `push`, the only writer, copied these bytes from a `str`.
+            let name = unsafe { std::str::from_utf8_unchecked(name) };
+            (name, &self.bytes[name_end..end])
         })
     }
 }
@@ -437,7 +441,7 @@ fn consume_body(
 const STACK_HEADERS: usize = 128;
 
 fn copy_headers(fields: &[httparse::Header<'_>]) -> Headers {
-    let bytes = fields.iter().map(|h| h.value.len()).sum();
+    let bytes = fields.iter().map(|h| h.name.len() + h.value.len()).sum();
     let mut headers = Headers::with_capacity(fields.len(), bytes);
     for h in fields {
         headers.push(h.name, h.value);
