@@ -195,10 +195,10 @@ enum State {
     Dead,
 }
 
-/// The parser of one direction.
+/// The parser of one direction: requests when `REQUEST`, else responses (a type
+/// parameter rather than a field: every idle flow holds one of each).
 #[derive(Debug)]
-pub struct MessageParser {
-    request: bool,
+pub struct MessageParser<const REQUEST: bool> {
     buf: Vec<u8>,
     state: State,
 }
@@ -212,11 +212,10 @@ pub trait Sink {
     fn message(&mut self, msg: Message);
 }
 
-impl MessageParser {
-    /// A parser for requests (`true`) or responses (`false`).
-    pub fn new(request: bool) -> Self {
+impl<const REQUEST: bool> MessageParser<REQUEST> {
+    /// A parser in its initial state.
+    pub fn new() -> Self {
         MessageParser {
-            request,
             buf: Vec::new(),
             state: State::Head,
         }
@@ -276,13 +275,13 @@ impl MessageParser {
             match &mut self.state {
                 State::Dead => break Ok(()),
                 State::Resync => {
-                    if !starts_message(rest, self.request) {
+                    if !starts_message(rest, REQUEST) {
                         pos = input.len(); // Still inside the lost message.
                         break Ok(());
                     }
                     self.state = State::Head;
                 }
-                State::Head => match parse_head(rest, self.request, limits, out) {
+                State::Head => match parse_head(rest, REQUEST, limits, out) {
                     Ok(None) if rest.len() > limits.max_head => {
                         break Err(ParseError::HeadTooLarge);
                     }

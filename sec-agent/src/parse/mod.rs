@@ -45,8 +45,8 @@ pub enum HttpEvent {
 /// holds both the requests answered by a response still in progress and those waiting.
 #[derive(Debug)]
 pub struct HttpFlow {
-    requests: MessageParser,
-    responses: Option<Box<MessageParser>>,
+    requests: MessageParser<true>,
+    responses: Option<Box<MessageParser<false>>>,
     /// The first `answering` entries: response heads seen whose message is not complete
     /// yet, with their request (`None` for interim responses and unsolicited ones); then
     /// the requests whose response head has not been seen yet.
@@ -57,7 +57,7 @@ pub struct HttpFlow {
 impl Default for HttpFlow {
     fn default() -> Self {
         HttpFlow {
-            requests: MessageParser::new(true),
+            requests: MessageParser::new(),
             responses: None,
             queue: VecDeque::new(),
             answering: 0,
@@ -150,7 +150,7 @@ impl HttpFlow {
             }
             (Direction::ToClient, StreamEvent::Data(data)) => self
                 .responses
-                .get_or_insert_with(|| Box::new(MessageParser::new(false)))
+                .get_or_insert_with(|| Box::new(MessageParser::new()))
                 .feed(data, limits, &mut events),
             (Direction::ToServer, StreamEvent::Gap) => {
                 self.requests.gap();
@@ -158,7 +158,7 @@ impl HttpFlow {
             }
             (Direction::ToClient, StreamEvent::Gap) => {
                 self.responses
-                    .get_or_insert_with(|| Box::new(MessageParser::new(false)))
+                    .get_or_insert_with(|| Box::new(MessageParser::new()))
                     .gap();
                 *events.queue = VecDeque::new();
                 *events.answering = 0;
@@ -167,7 +167,7 @@ impl HttpFlow {
             (_, StreamEvent::Closed) => {
                 self.requests.close(&mut events);
                 self.responses
-                    .get_or_insert_with(|| Box::new(MessageParser::new(false)))
+                    .get_or_insert_with(|| Box::new(MessageParser::new()))
                     .close(&mut events);
                 Ok(())
             }
