@@ -57,6 +57,16 @@ impl RequestLine {
             .unwrap_or(self.line.len())
     }
 
+    /// `method SP target`.
+    pub(super) fn as_line(&self) -> &str {
+        &self.line
+    }
+
+    /// The request line of `method SP target`.
+    pub(super) fn from_line(line: &str) -> Self {
+        RequestLine { line: line.into() }
+    }
+
     /// Method, as sent.
     pub fn method(&self) -> &str {
         &self.line[..self.space()]

@@ -7,15 +7,13 @@ mod chunked;
 pub mod corpus;
 mod message;
 
-use std::collections::VecDeque;
-
 pub use message::{Head, Limits, Message, ParseError, RequestLine};
 use message::{MessageParser, Sink};
 
 use crate::reassemble::{Direction, StreamEvent};
 
 /// Requests kept waiting for their response per flow; older ones are forgotten.
-const MAX_PENDING: usize = 64;
+const MAX_PENDING: u32 = 64;
 
 /// What parsing a flow produced.
 #[derive(Debug, PartialEq, Eq)]
@@ -41,17 +39,14 @@ pub enum HttpEvent {
 /// Per-flow HTTP state: one parser per direction and the requests awaiting a response.
 ///
 /// Kept small (see the size test) because the flow table holds tens of thousands of idle
-/// flows: the response parser is made when the first response bytes arrive, and one queue
-/// holds both the requests answered by a response still in progress and those waiting.
+/// flows: the response parser is made when the first response bytes arrive, and one
+/// buffer holds both the requests answered by a response still in progress and those
+/// waiting.
 #[derive(Debug)]
 pub struct HttpFlow {
     requests: MessageParser<true>,
     responses: Option<Box<MessageParser<false>>>,
-    /// The first `answering` entries: response heads seen whose message is not complete
-    /// yet, with their request (`None` for interim responses and unsolicited ones); then
-    /// the requests whose response head has not been seen yet.
-    queue: VecDeque<Option<RequestLine>>,
-    answering: usize,
+    pairs: Pairs,
 }
 
 impl Default for HttpFlow {
@@ -59,61 +54,119 @@ impl Default for HttpFlow {
         HttpFlow {
             requests: MessageParser::new(),
             responses: None,
-            queue: VecDeque::new(),
-            answering: 0,
+            pairs: Pairs::default(),
         }
+    }
+}
+
+/// The requests a flow's responses answer, oldest first: the first `answering` entries
+/// are response heads seen whose message is not complete yet, with their request (none
+/// for interim responses and unsolicited ones); then the requests whose response head has
+/// not been seen yet.
+///
+/// Packed in one allocation, freed when empty, rather than a deque of boxed lines (two
+/// allocations per waiting flow): per entry a tag byte (0: no request, 1: a request
+/// line follows), then the line's length (`u32`, little-endian) and bytes.
+#[derive(Debug, Default)]
+struct Pairs {
+    buf: Vec<u8>,
+    /// Entries.
+    len: u32,
+    /// Entries answered by a response in progress.
+    answering: u32,
+}
+
+impl Pairs {
+    /// The bytes of the entry at byte offset `at`: its line, if any, and where it ends.
+    fn entry(&self, at: usize) -> (Option<&[u8]>, usize) {
+        if self.buf[at] == 0 {
+            return (None, at + 1);
+        }
+        let len = u32::from_le_bytes(self.buf[at + 1..at + 5].try_into().expect("4 bytes"));
+        let end = at + 5 + len as usize;
+        (Some(&self.buf[at + 5..end]), end)
+    }
+
+    /// Byte offset of entry `index` (at most `len`).
+    fn offset(&self, index: u32) -> usize {
+        (0..index).fold(0, |at, _| self.entry(at).1)
+    }
+
+    fn push(&mut self, line: Option<&RequestLine>) {
+        match line {
+            None => self.buf.push(0),
+            Some(line) => {
+                let line = line.as_line().as_bytes();
+                let len = u32::try_from(line.len()).expect("a head is far below 4 GiB");
+                self.buf.reserve_exact(5 + line.len());
+                self.buf.push(1);
+                self.buf.extend_from_slice(&len.to_le_bytes());
+                self.buf.extend_from_slice(line);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// Removes the oldest entry.
+    fn pop_front(&mut self) -> Option<RequestLine> {
+        let (line, end) = self.entry(0);
+        // The bytes were a request line's `str`.
+        let line = line.map(|l| RequestLine::from_line(&String::from_utf8_lossy(l)));
+        self.buf.drain(..end);
+        self.len -= 1;
+        if self.len == 0 {
+            self.buf = Vec::new();
+        }
+        line
+    }
+
+    fn clear(&mut self) {
+        *self = Pairs::default();
     }
 }
 
 /// Delivers one call's messages as events and keeps the request queue.
 struct Events<'a> {
-    queue: &'a mut VecDeque<Option<RequestLine>>,
-    answering: &'a mut usize,
+    pairs: &'a mut Pairs,
     out: &'a mut Vec<HttpEvent>,
     /// A 101 response was delivered: the connection left HTTP/1.x.
     switched: bool,
-}
-
-impl Events<'_> {
-    fn push(&mut self, entry: Option<RequestLine>) {
-        if self.queue.capacity() == 0 {
-            // Most flows carry one request at a time: room for one, not the default four.
-            self.queue.reserve_exact(1);
-        }
-        self.queue.push_back(entry);
-    }
 }
 
 impl Sink for Events<'_> {
     fn response_head(&mut self, status: u16) -> bool {
         // Pair each response head with the oldest unanswered request; interim (1xx)
         // responses precede the final one for the same request.
+        let pairs = &mut *self.pairs;
+        let at = pairs.offset(pairs.answering);
         if (100..200).contains(&status) && status != 101 {
-            self.queue.insert(*self.answering, None);
-        } else if *self.answering == self.queue.len() {
-            self.push(None);
+            pairs.buf.insert(at, 0);
+            pairs.len += 1;
+        } else if pairs.answering == pairs.len {
+            pairs.push(None);
         }
-        let is_head = self.queue[*self.answering]
-            .as_ref()
-            .is_some_and(|r| r.method() == "HEAD");
-        *self.answering += 1;
+        let is_head = pairs.entry(at).0.is_some_and(|l| l.starts_with(b"HEAD "));
+        pairs.answering += 1;
         is_head
     }
 
     fn message(&mut self, msg: Message) {
         match &msg.head {
             Head::Request(line) => {
-                if self.queue.len() - *self.answering == MAX_PENDING {
-                    self.queue.remove(*self.answering);
+                let pairs = &mut *self.pairs;
+                if pairs.len - pairs.answering == MAX_PENDING {
+                    let at = pairs.offset(pairs.answering);
+                    let end = pairs.entry(at).1;
+                    pairs.buf.drain(at..end);
+                    pairs.len -= 1;
                 }
-                let line = line.clone();
-                self.push(Some(line));
+                pairs.push(Some(line));
                 self.out.push(HttpEvent::Request(msg));
             }
             &Head::Response { status } => {
-                let request = if *self.answering > 0 {
-                    *self.answering -= 1;
-                    self.queue.pop_front().flatten()
+                let request = if self.pairs.answering > 0 {
+                    self.pairs.answering -= 1;
+                    self.pairs.pop_front()
                 } else {
                     None
                 };
@@ -139,8 +192,7 @@ impl HttpFlow {
         out: &mut Vec<HttpEvent>,
     ) {
         let mut events = Events {
-            queue: &mut self.queue,
-            answering: &mut self.answering,
+            pairs: &mut self.pairs,
             out,
             switched: false,
         };
@@ -160,8 +212,7 @@ impl HttpFlow {
                 self.responses
                     .get_or_insert_with(|| Box::new(MessageParser::new()))
                     .gap();
-                *events.queue = VecDeque::new();
-                *events.answering = 0;
+                events.pairs.clear();
                 Ok(())
             }
             (_, StreamEvent::Closed) => {
@@ -176,8 +227,7 @@ impl HttpFlow {
             // Switched protocols (WebSocket, h2c): no more HTTP/1.x here.
             self.requests.gap();
             let mut ignore = Events {
-                queue: &mut VecDeque::new(),
-                answering: &mut 0,
+                pairs: &mut Pairs::default(),
                 out: &mut Vec::new(),
                 switched: false,
             };

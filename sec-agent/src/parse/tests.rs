@@ -274,7 +274,7 @@ static ALLOC: counting::Counting = counting::Counting;
 fn idle_flow_is_small() {
     // Tens of thousands of flows sit in the flow table between a request and its response:
     // this bounds what each one holds.
-    assert!(size_of::<HttpFlow>() <= 72, "{}", size_of::<HttpFlow>());
+    assert!(size_of::<HttpFlow>() <= 64, "{}", size_of::<HttpFlow>());
     let mut out = Vec::new();
     let before = counting::live();
     let mut flow = HttpFlow::default();
@@ -286,9 +286,9 @@ fn idle_flow_is_small() {
     );
     drop(out);
     let heap = counting::live() - before;
-    // One queue slot (16 bytes) and the request line awaiting its response (20 bytes).
-    assert!(heap <= 40, "{heap} heap bytes after one request");
-    assert_eq!(flow.queue.len(), 1);
+    // The request line awaiting its response, with its tag and length (5 bytes).
+    assert!(heap <= 5 + 15, "{heap} heap bytes after one request");
+    assert_eq!(flow.pairs.len, 1);
     // The response completes the pair and frees the request line.
     let mut out = Vec::new();
     flow.on_stream(
@@ -302,8 +302,8 @@ fn idle_flow_is_small() {
     );
     drop(out);
     let heap = counting::live() - before;
-    // The response parser (boxed, 24 bytes) and the empty queue slot (16) remain.
-    assert!(heap <= 40, "{heap} heap bytes after the response");
+    // The response parser (boxed, 24 bytes) remains; the pairing buffer is freed.
+    assert!(heap <= 24, "{heap} heap bytes after the response");
 }
 
 #[test]
@@ -317,4 +317,29 @@ fn framing_last_transfer_coding_wins_over_content_length() {
     assert_eq!(parse_request(raw, &limits).unwrap().body, b"ab");
     let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab";
     assert_eq!(parse_request(raw, &limits), None);
+}
+
+#[test]
+fn at_most_64_requests_wait_for_responses() {
+    let mut flow = HttpFlow::default();
+    let requests: Vec<u8> = (0..70)
+        .flat_map(|i| format!("GET /{i} HTTP/1.1\r\n\r\n").into_bytes())
+        .collect();
+    feed_all(&mut flow, Direction::ToServer, &requests, requests.len());
+    let responses = b"HTTP/1.1 204 No Content\r\n\r\n".repeat(70);
+    let evs = feed_all(&mut flow, Direction::ToClient, &responses, 100);
+    let targets: Vec<_> = evs
+        .iter()
+        .map(|e| match e {
+            HttpEvent::Response { request, .. } => request.as_ref().map(|r| r.target().to_string()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // The 6 oldest were forgotten: the first 64 responses answer /6 to /69.
+    let expected: Vec<_> = (6..70)
+        .map(|i| Some(format!("/{i}")))
+        .chain(std::iter::repeat_n(None, 6))
+        .collect();
+    assert_eq!(targets, expected);
+    assert_eq!(flow.pairs.len, 0);
 }
