@@ -111,9 +111,25 @@ struct Stream {
     next_seq: Option<u32>,
     /// Sequence number just past the FIN, once seen.
     fin_seq: Option<u32>,
-    /// Out-of-order segments, only while there are some (most streams arrive in order, and
-    /// every idle flow carries two streams).
-    pending: Option<Box<OutOfOrder>>,
+}
+
+/// Out-of-order segments of both streams (by [`Direction`]), only while there are some:
+/// most streams arrive in order, and every idle flow would carry the room.
+type Pending = Option<Box<[OutOfOrder; 2]>>;
+
+/// Out-of-order bytes buffered in one direction.
+fn buffered(pending: &Pending, direction: usize) -> usize {
+    pending.as_ref().map_or(0, |p| p[direction].buffered)
+}
+
+/// Drops the out-of-order segments of one direction, and the room when none are left.
+fn clear_pending(pending: &mut Pending, direction: usize) {
+    if let Some(p) = pending {
+        p[direction] = OutOfOrder::default();
+        if p.iter().all(|o| o.segments.is_empty()) {
+            *pending = None;
+        }
+    }
 }
 
 /// Segments waiting for a hole to fill.
@@ -129,17 +145,13 @@ impl Stream {
     fn finished(&self) -> bool {
         matches!((self.next_seq, self.fin_seq), (Some(n), Some(f)) if n == f)
     }
-
-    /// Out-of-order bytes buffered.
-    fn buffered(&self) -> usize {
-        self.pending.as_ref().map_or(0, |p| p.buffered)
-    }
 }
 
 /// A tracked flow with its consumer state.
 #[derive(Debug)]
 struct Flow<A> {
     streams: [Stream; 2],
+    pending: Pending,
     /// Nanoseconds from the table's epoch (see [`Reassembler::ticks`]): 8 bytes, not 16.
     last_seen: u64,
     app: A,
@@ -268,6 +280,7 @@ impl<A: Default> Reassembler<A> {
             }
             let flow = Flow {
                 streams: [Stream::default(), Stream::default()],
+                pending: None,
                 last_seen: now,
                 app: A::default(),
             };
@@ -326,14 +339,19 @@ impl<A: Default> Reassembler<A> {
                 stream.next_seq = Some(next.wrapping_add(data.len() as u32));
                 self.stats.bytes += data.len() as u64;
                 emit(StreamEvent::Data(data), app);
-                let freed = drain_pending(stream, &mut self.stats, &mut |d| {
-                    emit(StreamEvent::Data(d), app)
-                });
+                let freed = drain_pending(
+                    stream,
+                    &mut flow.pending,
+                    direction as usize,
+                    &mut self.stats,
+                    &mut |d| emit(StreamEvent::Data(d), app),
+                );
                 self.total_buffered -= freed;
             }
         } else if len > 0 {
             self.stats.out_of_order += 1;
-            let over_flow = stream.buffered() + len > config.max_flow_buffer;
+            let over_flow =
+                buffered(&flow.pending, direction as usize) + len > config.max_flow_buffer;
             let over_total = self.total_buffered + len > config.max_total_buffer;
             if over_flow || over_total {
                 if over_flow {
@@ -342,14 +360,15 @@ impl<A: Default> Reassembler<A> {
                     self.stats.total_buffer_caps += 1;
                 }
                 // Give up the hole: drop what was waiting and continue from this segment.
-                self.total_buffered -= stream.buffered();
-                stream.pending = None;
+                self.total_buffered -= buffered(&flow.pending, direction as usize);
+                clear_pending(&mut flow.pending, direction as usize);
                 stream.next_seq = Some(seq.wrapping_add(len as u32));
                 self.stats.bytes += len as u64;
                 emit(StreamEvent::Gap, app);
                 emit(StreamEvent::Data(segment.payload), app);
             } else {
-                let pending = stream.pending.get_or_insert_with(Box::default);
+                let pending =
+                    &mut flow.pending.get_or_insert_with(Box::default)[direction as usize];
                 pending.segments.push((seq, segment.payload.to_vec()));
                 pending.buffered += len;
                 self.total_buffered += len;
@@ -395,20 +414,23 @@ impl<A: Default> Reassembler<A> {
     }
 
     fn release(&mut self, flow: &Flow<A>) {
-        self.total_buffered -= flow.streams.iter().map(Stream::buffered).sum::<usize>();
+        self.total_buffered -= buffered(&flow.pending, 0) + buffered(&flow.pending, 1);
     }
 }
 
 /// Delivers buffered segments that the stream has reached; returns the bytes freed.
 fn drain_pending(
     stream: &mut Stream,
+    all: &mut Pending,
+    direction: usize,
     stats: &mut ReassemblyStats,
     deliver: &mut dyn FnMut(&[u8]),
 ) -> usize {
     let mut freed = 0;
-    let Some(pending) = &mut stream.pending else {
+    let Some(both) = all else {
         return 0;
     };
+    let pending = &mut both[direction];
     loop {
         let next = stream.next_seq.expect("set before draining");
         let Some(i) = pending
@@ -417,7 +439,7 @@ fn drain_pending(
             .position(|(seq, _)| seq_diff(*seq, next) <= 0)
         else {
             if pending.segments.is_empty() {
-                stream.pending = None;
+                clear_pending(all, direction);
             }
             return freed;
         };
@@ -447,11 +469,12 @@ mod tests {
 
     #[test]
     fn flow_entry_is_small() {
-        // Per tracked flow, preallocated for all `max_flows`: the streams stay 24 bytes while
-        // in order, the HTTP state 64 (see the parse size test).
-        assert!(size_of::<Stream>() <= 24, "{}", size_of::<Stream>());
+        // Per tracked flow, preallocated for all `max_flows`: 16 bytes per stream and 8 for
+        // out-of-order room allocated only when needed, the HTTP state 64 (see the parse
+        // size test).
+        assert!(size_of::<Stream>() <= 16, "{}", size_of::<Stream>());
         let flow = size_of::<Flow<crate::parse::HttpFlow>>();
-        assert!(flow <= 120, "{flow}");
+        assert!(flow <= 112, "{flow}");
         assert!(size_of::<PackedKey>() <= 38, "{}", size_of::<PackedKey>());
     }
 
