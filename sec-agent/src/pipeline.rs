@@ -84,7 +84,10 @@ pub struct Pipeline {
     requests_log: RequestsLog,
     ignore_paths: Vec<String>,
     stats: PipelineStats,
+    /// Events of the current frame or tick, buffers kept from one to the next.
     pending: Vec<(FlowKey, HttpEvent)>,
+    /// One flow's events, before they get their key in `pending`.
+    flow_events: Vec<HttpEvent>,
     sockdiag_warned: bool,
 }
 
@@ -122,6 +125,7 @@ impl Pipeline {
             ignore_paths: config.detections.ignore_paths.clone(),
             stats: PipelineStats::default(),
             pending: Vec::new(),
+            flow_events: Vec::new(),
             sockdiag_warned: false,
         })
     }
@@ -173,19 +177,19 @@ impl Pipeline {
         } else {
             return;
         };
-        let (limits, pending) = (&self.limits, &mut self.pending);
+        let (limits, pending, scratch) = (&self.limits, &mut self.pending, &mut self.flow_events);
         self.reassembler
             .push(&segment, direction, now, |key, dir, event, flow| {
-                collect(pending, key, dir, event, flow, limits)
+                collect(pending, scratch, key, dir, event, flow, limits)
             });
         self.drain(now);
     }
 
     /// Housekeeping: drops idle flows. Call about once a second.
     pub fn tick(&mut self, now: Instant) {
-        let (limits, pending) = (&self.limits, &mut self.pending);
+        let (limits, pending, scratch) = (&self.limits, &mut self.pending, &mut self.flow_events);
         self.reassembler.expire(now, |key, dir, event, flow| {
-            collect(pending, key, dir, event, flow, limits)
+            collect(pending, scratch, key, dir, event, flow, limits)
         });
         self.drain(now);
         let m = &self.shared.metrics;
@@ -206,7 +210,8 @@ impl Pipeline {
     }
 
     fn drain(&mut self, now: Instant) {
-        for (key, event) in mem::take(&mut self.pending) {
+        let mut pending = mem::take(&mut self.pending);
+        for (key, event) in pending.drain(..) {
             match event {
                 HttpEvent::Request(request) => self.on_request(&key, &request, now),
                 HttpEvent::Response { request, response } => {
@@ -239,6 +244,10 @@ impl Pipeline {
                 }
             }
         }
+        // Keep the (empty) buffer for the next frame, unless handling added events.
+        if self.pending.is_empty() {
+            self.pending = pending;
+        }
     }
 
     fn on_request(&mut self, key: &FlowKey, request: &crate::parse::Message, now: Instant) {
@@ -251,7 +260,7 @@ impl Pipeline {
         let ignored = self
             .ignore_paths
             .iter()
-            .any(|p| inspection.path.starts_with(p.as_str()));
+            .any(|p| inspection.path().starts_with(p.as_str()));
         let info = RequestInfo {
             source: key.client.ip(),
             now,
@@ -396,15 +405,15 @@ impl Pipeline {
 
 fn collect(
     pending: &mut Vec<(FlowKey, HttpEvent)>,
+    scratch: &mut Vec<HttpEvent>,
     key: &FlowKey,
     dir: Direction,
     event: crate::reassemble::StreamEvent<'_>,
     flow: &mut HttpFlow,
     limits: &Limits,
 ) {
-    let mut events = Vec::new();
-    flow.on_stream(dir, event, limits, &mut events);
-    pending.extend(events.into_iter().map(|e| (*key, e)));
+    flow.on_stream(dir, event, limits, scratch);
+    pending.extend(scratch.drain(..).map(|e| (*key, e)));
 }
 
 fn request_fields(key: &FlowKey, inspection: Option<&Inspection>) -> Map<String, Value> {
@@ -420,11 +429,11 @@ fn request_fields(key: &FlowKey, inspection: Option<&Inspection>) -> Map<String,
     );
     m.insert("dst_port".into(), json!(key.server.port()));
     if let Some(i) = inspection {
-        m.insert("method".into(), json!(i.method));
-        m.insert("host".into(), json!(i.host));
+        m.insert("method".into(), json!(i.method()));
+        m.insert("host".into(), json!(i.host()));
         m.insert(
             "path".into(),
-            json!(i.path.chars().take(256).collect::<String>()),
+            json!(i.path().chars().take(256).collect::<String>()),
         );
     }
     m

@@ -14,7 +14,7 @@
 //! directions, or after `idle_timeout` without segments.
 
 use std::{
-    net::SocketAddr,
+    net::{IpAddr, Ipv6Addr, SocketAddr},
     time::{Duration, Instant},
 };
 
@@ -104,37 +104,134 @@ pub struct ReassemblyStats {
     pub total_buffer_caps: u64,
 }
 
-/// One direction of a flow.
+/// One direction of a flow: 12 bytes (two `Option<u32>` would take 16).
 #[derive(Debug, Default)]
 struct Stream {
-    /// Sequence number of the next byte to deliver; unknown until the first segment.
-    next_seq: Option<u32>,
-    /// Out-of-order segments: (sequence number, bytes).
-    pending: Vec<(u32, Vec<u8>)>,
-    buffered: usize,
-    /// Sequence number just past the FIN, once seen.
-    fin_seq: Option<u32>,
+    /// See [`Stream::next_seq`].
+    next: u32,
+    /// See [`Stream::fin_seq`].
+    fin: u32,
+    /// Bit 0: `next` is known; bit 1: `fin` is.
+    known: u8,
 }
 
 impl Stream {
-    fn finished(&self) -> bool {
-        matches!((self.next_seq, self.fin_seq), (Some(n), Some(f)) if n == f)
+    /// Sequence number of the next byte to deliver; unknown until the first segment.
+    fn next_seq(&self) -> Option<u32> {
+        (self.known & 1 != 0).then_some(self.next)
     }
+
+    fn set_next_seq(&mut self, seq: u32) {
+        self.next = seq;
+        self.known |= 1;
+    }
+
+    /// Sequence number just past the FIN, once seen.
+    fn fin_seq(&self) -> Option<u32> {
+        (self.known & 2 != 0).then_some(self.fin)
+    }
+
+    fn set_fin_seq(&mut self, seq: u32) {
+        self.fin = seq;
+        self.known |= 2;
+    }
+
+    /// Whether every byte up to the FIN was delivered.
+    fn finished(&self) -> bool {
+        matches!((self.next_seq(), self.fin_seq()), (Some(n), Some(f)) if n == f)
+    }
+}
+
+/// Out-of-order segments of both streams (by [`Direction`]), only while there are some:
+/// most streams arrive in order, and every idle flow would carry the room.
+type Pending = Option<Box<[OutOfOrder; 2]>>;
+
+/// Out-of-order bytes buffered in one direction.
+fn buffered(pending: &Pending, direction: usize) -> usize {
+    pending.as_ref().map_or(0, |p| p[direction].buffered)
+}
+
+/// Drops the out-of-order segments of one direction, and the room when none are left.
+fn clear_pending(pending: &mut Pending, direction: usize) {
+    if let Some(p) = pending {
+        p[direction] = OutOfOrder::default();
+        if p.iter().all(|o| o.segments.is_empty()) {
+            *pending = None;
+        }
+    }
+}
+
+/// Segments waiting for a hole to fill.
+#[derive(Debug, Default)]
+struct OutOfOrder {
+    /// (sequence number, bytes).
+    segments: Vec<(u32, Vec<u8>)>,
+    /// Bytes in `segments`.
+    buffered: usize,
 }
 
 /// A tracked flow with its consumer state.
 #[derive(Debug)]
 struct Flow<A> {
     streams: [Stream; 2],
-    last_seen: Instant,
+    pending: Pending,
+    /// Nanoseconds from the table's epoch (see [`Reassembler::ticks`]): 8 bytes, not 16.
+    last_seen: u64,
     app: A,
+}
+
+/// A [`FlowKey`] as the table stores it: 38 bytes instead of 64 (a `SocketAddr` is 32),
+/// for every one of `max_flows` slots. Addresses are kept as IPv6 with a flag for IPv4;
+/// IPv6 flow labels and scope ids are not part of a flow's identity (decoded segments
+/// carry none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct PackedKey {
+    client: [u8; 16],
+    server: [u8; 16],
+    client_port: u16,
+    server_port: u16,
+    /// Bit 0: the client is IPv4; bit 1: the server is.
+    v4: u8,
+}
+
+impl PackedKey {
+    fn pack(key: &FlowKey) -> PackedKey {
+        let ip = |a: &SocketAddr| match a.ip() {
+            IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), 1u8),
+            IpAddr::V6(v6) => (v6.octets(), 0),
+        };
+        let ((client, c4), (server, s4)) = (ip(&key.client), ip(&key.server));
+        PackedKey {
+            client,
+            server,
+            client_port: key.client.port(),
+            server_port: key.server.port(),
+            v4: c4 | s4 << 1,
+        }
+    }
+
+    fn unpack(&self) -> FlowKey {
+        let ip = |octets: [u8; 16], v4: bool| {
+            let v6 = Ipv6Addr::from(octets);
+            match v6.to_ipv4_mapped() {
+                Some(a) if v4 => IpAddr::V4(a),
+                _ => IpAddr::V6(v6),
+            }
+        };
+        FlowKey {
+            client: SocketAddr::new(ip(self.client, self.v4 & 1 != 0), self.client_port),
+            server: SocketAddr::new(ip(self.server, self.v4 & 2 != 0), self.server_port),
+        }
+    }
 }
 
 /// The flow table. `A` is the consumer's per-flow state (the HTTP parser), created with
 /// `Default` and dropped with the flow.
 pub struct Reassembler<A> {
     /// Fixed memory for `max_flows` flows, however many pass through.
-    flows: LruTable<FlowKey, Flow<A>>,
+    flows: LruTable<PackedKey, Flow<A>>,
+    /// The first instant seen, from which `last_seen` counts.
+    epoch: Option<Instant>,
     config: ReassemblyConfig,
     total_buffered: usize,
     stats: ReassemblyStats,
@@ -150,6 +247,7 @@ impl<A: Default> Reassembler<A> {
     pub fn new(config: ReassemblyConfig) -> Self {
         Reassembler {
             flows: LruTable::new(config.max_flows),
+            epoch: None,
             config,
             total_buffered: 0,
             stats: ReassemblyStats::default(),
@@ -196,23 +294,26 @@ impl<A: Default> Reassembler<A> {
             },
         };
         let flags = segment.flags;
-        if !self.flows.contains(&key) {
+        let now = self.ticks(now);
+        let packed = PackedKey::pack(&key);
+        if !self.flows.contains(&packed) {
             if flags.has(TcpFlags::RST) || (segment.payload.is_empty() && !flags.has(TcpFlags::SYN))
             {
                 return; // Nothing to track: a stray control segment.
             }
             let flow = Flow {
                 streams: [Stream::default(), Stream::default()],
+                pending: None,
                 last_seen: now,
                 app: A::default(),
             };
-            if let Some((old_key, mut old)) = self.flows.insert(key, flow)
-                && old_key != key
+            if let Some((old_key, mut old)) = self.flows.insert(packed, flow)
+                && old_key != packed
             {
                 self.stats.flows_evicted += 1;
                 self.release(&old);
                 on_event(
-                    &old_key,
+                    &old_key.unpack(),
                     Direction::ToServer,
                     StreamEvent::Closed,
                     &mut old.app,
@@ -222,10 +323,10 @@ impl<A: Default> Reassembler<A> {
         }
         self.stats.segments += 1;
         let config = self.config;
-        let flow = self.flows.get_mut(&key).expect("present");
+        let flow = self.flows.get_mut(&packed).expect("present");
         flow.last_seen = now;
         if flags.has(TcpFlags::RST) {
-            let mut flow = self.flows.remove(&key).expect("present");
+            let mut flow = self.flows.remove(&packed).expect("present");
             self.stats.flows_closed += 1;
             self.release(&flow);
             on_event(&key, direction, StreamEvent::Closed, &mut flow.app);
@@ -235,13 +336,19 @@ impl<A: Default> Reassembler<A> {
         let mut seq = segment.seq;
         if flags.has(TcpFlags::SYN) {
             seq = seq.wrapping_add(1); // SYN takes one sequence number.
-            if stream.next_seq.is_none() {
-                stream.next_seq = Some(seq);
+            if stream.next_seq().is_none() {
+                stream.set_next_seq(seq);
             }
         }
-        let next = *stream.next_seq.get_or_insert(seq);
+        let next = match stream.next_seq() {
+            Some(next) => next,
+            None => {
+                stream.set_next_seq(seq);
+                seq
+            }
+        };
         if flags.has(TcpFlags::FIN) {
-            stream.fin_seq = Some(seq.wrapping_add(segment.payload.len() as u32));
+            stream.set_fin_seq(seq.wrapping_add(segment.payload.len() as u32));
         }
         let app = &mut flow.app;
         let mut emit = |event: StreamEvent<'_>, app: &mut A| on_event(&key, direction, event, app);
@@ -258,17 +365,22 @@ impl<A: Default> Reassembler<A> {
                     self.stats.overlaps += 1;
                 }
                 let data = &segment.payload[skip..];
-                stream.next_seq = Some(next.wrapping_add(data.len() as u32));
+                stream.set_next_seq(next.wrapping_add(data.len() as u32));
                 self.stats.bytes += data.len() as u64;
                 emit(StreamEvent::Data(data), app);
-                let freed = drain_pending(stream, &mut self.stats, &mut |d| {
-                    emit(StreamEvent::Data(d), app)
-                });
+                let freed = drain_pending(
+                    stream,
+                    &mut flow.pending,
+                    direction as usize,
+                    &mut self.stats,
+                    &mut |d| emit(StreamEvent::Data(d), app),
+                );
                 self.total_buffered -= freed;
             }
         } else if len > 0 {
             self.stats.out_of_order += 1;
-            let over_flow = stream.buffered + len > config.max_flow_buffer;
+            let over_flow =
+                buffered(&flow.pending, direction as usize) + len > config.max_flow_buffer;
             let over_total = self.total_buffered + len > config.max_total_buffer;
             if over_flow || over_total {
                 if over_flow {
@@ -277,22 +389,23 @@ impl<A: Default> Reassembler<A> {
                     self.stats.total_buffer_caps += 1;
                 }
                 // Give up the hole: drop what was waiting and continue from this segment.
-                self.total_buffered -= stream.buffered;
-                stream.pending.clear();
-                stream.buffered = 0;
-                stream.next_seq = Some(seq.wrapping_add(len as u32));
+                self.total_buffered -= buffered(&flow.pending, direction as usize);
+                clear_pending(&mut flow.pending, direction as usize);
+                stream.set_next_seq(seq.wrapping_add(len as u32));
                 self.stats.bytes += len as u64;
                 emit(StreamEvent::Gap, app);
                 emit(StreamEvent::Data(segment.payload), app);
             } else {
-                stream.pending.push((seq, segment.payload.to_vec()));
-                stream.buffered += len;
+                let pending =
+                    &mut flow.pending.get_or_insert_with(Box::default)[direction as usize];
+                pending.segments.push((seq, segment.payload.to_vec()));
+                pending.buffered += len;
                 self.total_buffered += len;
             }
         }
         let done = flow.streams.iter().all(Stream::finished);
         if done {
-            let mut flow = self.flows.remove(&key).expect("present");
+            let mut flow = self.flows.remove(&packed).expect("present");
             self.stats.flows_closed += 1;
             self.release(&flow);
             on_event(&key, direction, StreamEvent::Closed, &mut flow.app);
@@ -305,15 +418,16 @@ impl<A: Default> Reassembler<A> {
         now: Instant,
         mut on_event: impl FnMut(&FlowKey, Direction, StreamEvent<'_>, &mut A),
     ) {
+        let now = self.ticks(now);
         while let Some((_, flow)) = self.flows.peek_lru() {
-            if now.saturating_duration_since(flow.last_seen) < self.config.idle_timeout {
+            if Duration::from_nanos(now.saturating_sub(flow.last_seen)) < self.config.idle_timeout {
                 break;
             }
             let (key, mut flow) = self.flows.pop_lru().expect("peeked");
             self.stats.flows_expired += 1;
             self.release(&flow);
             on_event(
-                &key,
+                &key.unpack(),
                 Direction::ToServer,
                 StreamEvent::Closed,
                 &mut flow.app,
@@ -321,29 +435,45 @@ impl<A: Default> Reassembler<A> {
         }
     }
 
+    /// `now` as nanoseconds from the first instant seen (earlier instants count as that
+    /// one).
+    fn ticks(&mut self, now: Instant) -> u64 {
+        let epoch = *self.epoch.get_or_insert(now);
+        u64::try_from(now.saturating_duration_since(epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
     fn release(&mut self, flow: &Flow<A>) {
-        self.total_buffered -= flow.streams.iter().map(|s| s.buffered).sum::<usize>();
+        self.total_buffered -= buffered(&flow.pending, 0) + buffered(&flow.pending, 1);
     }
 }
 
 /// Delivers buffered segments that the stream has reached; returns the bytes freed.
 fn drain_pending(
     stream: &mut Stream,
+    all: &mut Pending,
+    direction: usize,
     stats: &mut ReassemblyStats,
     deliver: &mut dyn FnMut(&[u8]),
 ) -> usize {
     let mut freed = 0;
+    let Some(both) = all else {
+        return 0;
+    };
+    let pending = &mut both[direction];
     loop {
-        let next = stream.next_seq.expect("set before draining");
-        let Some(i) = stream
-            .pending
+        let next = stream.next_seq().expect("set before draining");
+        let Some(i) = pending
+            .segments
             .iter()
             .position(|(seq, _)| seq_diff(*seq, next) <= 0)
         else {
+            if pending.segments.is_empty() {
+                clear_pending(all, direction);
+            }
             return freed;
         };
-        let (seq, data) = stream.pending.swap_remove(i);
-        stream.buffered -= data.len();
+        let (seq, data) = pending.segments.swap_remove(i);
+        pending.buffered -= data.len();
         freed += data.len();
         let skip = seq_diff(next, seq) as usize;
         if skip < data.len() {
@@ -351,7 +481,7 @@ fn drain_pending(
                 stats.overlaps += 1;
             }
             let tail = &data[skip..];
-            stream.next_seq = Some(next.wrapping_add(tail.len() as u32));
+            stream.set_next_seq(next.wrapping_add(tail.len() as u32));
             stats.bytes += tail.len() as u64;
             deliver(tail);
         } else {
@@ -365,6 +495,42 @@ mod tests {
     use std::net::IpAddr;
 
     use super::*;
+
+    #[test]
+    fn flow_entry_is_small() {
+        // Per tracked flow, preallocated for all `max_flows`: 12 bytes per stream and 8 for
+        // out-of-order room allocated only when needed, the HTTP state 64 (see the parse
+        // size test).
+        assert!(size_of::<Stream>() <= 12, "{}", size_of::<Stream>());
+        let flow = size_of::<Flow<crate::parse::HttpFlow>>();
+        assert!(flow <= 104, "{flow}");
+        assert!(size_of::<PackedKey>() <= 38, "{}", size_of::<PackedKey>());
+    }
+
+    #[test]
+    fn keys_pack_and_unpack() {
+        for (c, s) in [
+            ("10.0.0.1:40000", "10.0.0.2:80"),
+            ("[::ffff:10.0.0.1]:1", "[::ffff:10.0.0.2]:2"),
+            ("[2001:db8::1]:65535", "[::1]:8080"),
+            ("0.0.0.0:0", "[::]:0"),
+        ] {
+            let key = FlowKey {
+                client: sa(c),
+                server: sa(s),
+            };
+            assert_eq!(PackedKey::pack(&key).unpack(), key);
+        }
+        let v4 = FlowKey {
+            client: sa("10.0.0.1:1"),
+            server: sa("10.0.0.2:2"),
+        };
+        let mapped = FlowKey {
+            client: sa("[::ffff:10.0.0.1]:1"),
+            server: sa("[::ffff:10.0.0.2]:2"),
+        };
+        assert_ne!(PackedKey::pack(&v4), PackedKey::pack(&mapped));
+    }
 
     /// Consumer state that records what it was given.
     #[derive(Default)]
@@ -429,7 +595,7 @@ mod tests {
                 client: sa("10.0.0.1:40000"),
                 server: sa("10.0.0.2:80"),
             };
-            match self.r.flows.peek(&key) {
+            match self.r.flows.peek(&PackedKey::pack(&key)) {
                 Some(f) => f.app.to_server.clone(),
                 None => self
                     .done
@@ -536,7 +702,7 @@ mod tests {
             client: sa("10.0.0.1:40000"),
             server: sa("10.0.0.2:80"),
         };
-        let log = &h.r.flows.peek(&key).unwrap().app;
+        let log = &h.r.flows.peek(&PackedKey::pack(&key)).unwrap().app;
         assert_eq!(log.gaps, 1);
         assert_eq!(log.to_server, b"ab67890");
         assert_eq!(h.r.stats().flow_buffer_caps, 1);

@@ -3,6 +3,9 @@
 //! Patterns are matched case-insensitively on the canonical path: `/x` exactly, `/x/` or
 //! `/x*` as a prefix, `*/x` anywhere.
 
+use aho_corasick::{AhoCorasick, MatchKind};
+use anyhow::{Context as _, Result};
+
 use super::{Detection, DetectionKind, Finding, RequestInfo};
 use crate::normalize::Location;
 
@@ -44,47 +47,84 @@ pub const DEFAULT_DECOYS: &[&str] = &[
     "/manager/html",
 ];
 
-enum Pattern {
-    Exact(String),
-    Prefix(String),
-    Anywhere(String),
+/// How a pattern string must sit in the path for a hit.
+#[derive(Clone, Copy, Debug)]
+enum Rule {
+    /// `/x`: the whole path.
+    Exact,
+    /// `/x*` or `/x/`: a prefix of the path.
+    Prefix,
+    /// `*/x`: anywhere.
+    Anywhere,
+    /// A `/x/` prefix without its final slash: the whole path once trailing slashes are
+    /// trimmed (`/.git` asks for the same thing as `/.git/`).
+    PrefixDir,
+    /// A `*/x/` pattern without its final slash: the end of the path once trailing slashes
+    /// are trimmed.
+    AnywhereDir,
 }
 
 /// The decoy-path detection.
 pub struct DecoyPath {
-    patterns: Vec<Pattern>,
+    /// Every pattern string (lowercase), and the directory forms of those ending in `/`,
+    /// matched ASCII-case-insensitively in one overlapping pass.
+    automaton: AhoCorasick,
+    /// The rule of each automaton pattern, by pattern id.
+    rules: Vec<Rule>,
 }
 
 impl DecoyPath {
     /// Matches `paths` (see the module documentation for the syntax).
-    pub fn new(paths: &[String]) -> Self {
-        let patterns = paths
-            .iter()
-            .map(|p| {
-                let p = p.to_ascii_lowercase();
-                if let Some(rest) = p.strip_prefix('*') {
-                    Pattern::Anywhere(rest.to_string())
-                } else if let Some(prefix) = p.strip_suffix('*') {
-                    Pattern::Prefix(prefix.to_string())
-                } else if p.ends_with('/') {
-                    Pattern::Prefix(p)
-                } else {
-                    Pattern::Exact(p)
-                }
-            })
-            .collect();
-        DecoyPath { patterns }
+    ///
+    /// # Errors
+    /// The patterns are too many or too long for the automaton.
+    pub fn new(paths: &[String]) -> Result<Self> {
+        let mut strings = Vec::new();
+        let mut rules = Vec::new();
+        for p in paths {
+            let p = p.to_ascii_lowercase();
+            let (s, rule) = if let Some(rest) = p.strip_prefix('*') {
+                (rest.to_string(), Rule::Anywhere)
+            } else if let Some(prefix) = p.strip_suffix('*') {
+                (prefix.to_string(), Rule::Prefix)
+            } else if p.ends_with('/') {
+                (p, Rule::Prefix)
+            } else {
+                (p, Rule::Exact)
+            };
+            let dir = match rule {
+                Rule::Prefix => Some(Rule::PrefixDir),
+                Rule::Anywhere => Some(Rule::AnywhereDir),
+                _ => None,
+            };
+            if let (Some(dir), Some(trimmed)) = (dir, s.strip_suffix('/')) {
+                strings.push(trimmed.to_string());
+                rules.push(dir);
+            }
+            strings.push(s);
+            rules.push(rule);
+        }
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&strings)
+            .context("building the decoy path matcher")?;
+        Ok(DecoyPath { automaton, rules })
     }
 
     /// The pattern `path` hits, if any.
     pub fn matches(&self, path: &str) -> bool {
-        let path = path.to_ascii_lowercase();
-        // `/.git` asks for the same thing as `/.git/`.
-        let dir = format!("{}/", path.trim_end_matches('/'));
-        self.patterns.iter().any(|p| match p {
-            Pattern::Exact(e) => &path == e,
-            Pattern::Prefix(pre) => path.starts_with(pre.as_str()) || dir == *pre,
-            Pattern::Anywhere(s) => path.contains(s.as_str()) || dir.ends_with(s.as_str()),
+        // Trailing slashes trimmed: the directory form compares against the rest.
+        let trimmed = path.trim_end_matches('/').len();
+        self.automaton.find_overlapping_iter(path).any(|m| {
+            let (start, end) = (m.start(), m.end());
+            match self.rules[m.pattern().as_usize()] {
+                Rule::Exact => start == 0 && end == path.len(),
+                Rule::Prefix => start == 0,
+                Rule::Anywhere => true,
+                Rule::PrefixDir => start == 0 && end == trimmed,
+                Rule::AnywhereDir => end == trimmed,
+            }
         })
     }
 }
@@ -95,14 +135,14 @@ impl Detection for DecoyPath {
     }
 
     fn on_request(&mut self, req: &RequestInfo<'_>, out: &mut Vec<Finding>) {
-        if self.matches(&req.inspection.path) {
+        if self.matches(req.inspection.path()) {
             out.push(Finding {
                 detection: DetectionKind::DecoyPath,
                 class: "decoy".into(),
                 rule: "decoy_path".into(),
                 location: Some(Location::Path),
                 name: String::new(),
-                fragment: req.inspection.path.chars().take(80).collect(),
+                fragment: req.inspection.path().chars().take(80).collect(),
             });
         }
     }
@@ -119,7 +159,8 @@ mod tests {
                 .iter()
                 .map(|s| s.to_string())
                 .collect::<Vec<_>>(),
-        );
+        )
+        .unwrap();
         for hit in [
             "/.env",
             "/.env.backup",
@@ -141,6 +182,86 @@ mod tests {
             "/static/app.js",
         ] {
             assert!(!d.matches(miss), "{miss}");
+        }
+    }
+
+    /// The matcher before the automaton: two strings and one search per pattern.
+    fn matches_naive(paths: &[String], path: &str) -> bool {
+        let path = path.to_ascii_lowercase();
+        let dir = format!("{}/", path.trim_end_matches('/'));
+        paths.iter().any(|p| {
+            let p = p.to_ascii_lowercase();
+            if let Some(s) = p.strip_prefix('*') {
+                path.contains(s) || dir.ends_with(s)
+            } else if let Some(pre) = p.strip_suffix('*') {
+                path.starts_with(pre) || dir == pre
+            } else if p.ends_with('/') {
+                path.starts_with(&p) || dir == p
+            } else {
+                path == p
+            }
+        })
+    }
+
+    #[test]
+    fn automaton_agrees_with_the_naive_matcher() {
+        let mut pattern_sets: Vec<Vec<String>> =
+            vec![DEFAULT_DECOYS.iter().map(|s| s.to_string()).collect()];
+        pattern_sets.push(
+            [
+                "*", "/", "*/", "/a*", "*/b/", "/c/", "/D", "", "/", "/é/", "*x/y",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        );
+        let mut paths: Vec<String> = [
+            "",
+            "/",
+            "//",
+            "/a",
+            "/A/",
+            "/.git",
+            "/.git//",
+            "/x/.GIT",
+            "/x/.git/",
+            "/b",
+            "/q/b",
+            "/q/b//",
+            "/qb/",
+            "/c",
+            "/c/d",
+            "/d",
+            "/D/",
+            "/é",
+            "/É/",
+            "/é//",
+            "/x/y",
+            "/x/y/",
+            "/zx/y/z",
+            "/.env",
+            "/.ENVX",
+            "/wp-admin",
+            "/WP-ADMIN//x",
+            "/cgi-bin",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for raw in crate::parse::corpus::mixed() {
+            if let Some(msg) = crate::parse::parse_request(&raw, &Default::default()) {
+                paths.push(crate::normalize::Inspection::of(&msg).path().to_string());
+            }
+        }
+        for patterns in &pattern_sets {
+            let d = DecoyPath::new(patterns).unwrap();
+            for p in &paths {
+                assert_eq!(
+                    d.matches(p),
+                    matches_naive(patterns, p),
+                    "{p:?} {patterns:?}"
+                );
+            }
         }
     }
 }

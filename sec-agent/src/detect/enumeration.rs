@@ -49,7 +49,7 @@ impl Detection for Enumeration {
                 location: None,
                 name: String::new(),
                 fragment: match resp.request {
-                    Some(r) => format!("{} {} -> {}", r.method, r.target, resp.status),
+                    Some(r) => format!("{} {} -> {}", r.method(), r.target(), resp.status),
                     None => format!("-> {}", resp.status),
                 },
             });

@@ -165,7 +165,7 @@ pub fn registry(config: &DetectionsConfig) -> Result<Vec<Box<dyn Detection>>> {
     }
     let d = &config.decoy_path;
     if d.mode != Off {
-        out.push(Box::new(decoy::DecoyPath::new(&d.paths)));
+        out.push(Box::new(decoy::DecoyPath::new(&d.paths)?));
     }
     Ok(out)
 }

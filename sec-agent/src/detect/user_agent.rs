@@ -97,7 +97,7 @@ impl Detection for UserAgent {
             name: "User-Agent".into(),
             fragment,
         };
-        let ua = match req.inspection.user_agent.as_deref().map(str::trim) {
+        let ua = match req.inspection.user_agent().map(str::trim) {
             None | Some("") => {
                 out.push(finding(
                     "missing_user_agent",

@@ -79,10 +79,10 @@ pub fn percent_decode(input: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
 
 /// [`percent_decode`] then [`text`]: the decoded value as text.
 pub fn decode_text(input: &[u8], plus_is_space: bool) -> Cow<'_, str> {
-    if is_plain(input, plus_is_space)
-        && let Ok(s) = std::str::from_utf8(input)
-    {
-        return Cow::Borrowed(s);
+    if is_plain(input, plus_is_space) {
+        // SAFETY: a plain input is ASCII (`is_plain` refuses every byte >= 0x80), so UTF-8;
+        // validating it again costs about as much as the decoding check itself.
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(input) });
     }
     match percent_decode(input, plus_is_space) {
         Cow::Borrowed(b) => text(b),
@@ -107,7 +107,13 @@ pub fn is_plain(input: &[u8], plus_is_space: bool) -> bool {
 /// Decodes HTML character references: `&#NN;`, `&#xHH;` (also without the `;`, as browsers
 /// accept) and the named ones that matter for markup and quoting.
 pub fn html_entities(input: &str) -> Cow<'_, str> {
-    if !input.contains('&') {
+    // Most values are short: a plain loop beats setting up `memchr`.
+    let has_amp = if input.len() < 64 {
+        input.bytes().any(|b| b == b'&')
+    } else {
+        input.contains('&')
+    };
+    if !has_amp {
         return Cow::Borrowed(input);
     }
     const NAMED: &[(&str, char)] = &[
@@ -180,6 +186,9 @@ pub fn html_entities(input: &str) -> Cow<'_, str> {
 /// interest: an attack hidden in base64 must still be text when decoded.
 pub fn base64_text(value: &str) -> Option<String> {
     const MIN_LEN: usize = 16;
+    if value.len() < MIN_LEN {
+        return None; // Most values: decided before trimming.
+    }
     let v = value.trim_end_matches('=');
     if v.len() < MIN_LEN || v.len() % 4 == 1 {
         return None;
@@ -219,6 +228,14 @@ pub fn base64_text(value: &str) -> Option<String> {
 /// Lossy UTF-8 with NUL bytes removed (C-string truncation tricks such as
 /// `../../etc/passwd%00.png` must not split a payload from its detector).
 pub fn text(bytes: &[u8]) -> Cow<'_, str> {
+    // ASCII without NUL is the rule (header values): one branch-free pass decides it.
+    let odd = bytes
+        .iter()
+        .fold(false, |odd, &b| odd | (b == 0) | (b >= 0x80));
+    if !odd {
+        // SAFETY: every byte is below 0x80: ASCII, so UTF-8.
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
     // Valid UTF-8 is the rule; checking it is much cheaper than a lossy conversion.
     let s = match std::str::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
@@ -234,8 +251,16 @@ pub fn text(bytes: &[u8]) -> Cow<'_, str> {
 /// Canonical path for matching: backslashes as slashes, `//` collapsed, `.` and `..`
 /// segments resolved (never above the root). Decoding happens before this.
 pub fn normalize_path(path: &str) -> String {
+    let mut out = String::new();
+    normalize_path_into(path, &mut out);
+    out
+}
+
+/// [`normalize_path`], appended to `out` (no allocation for a path already canonical).
+pub fn normalize_path_into(path: &str, out: &mut String) {
     if is_canonical(path) {
-        return path.to_string();
+        out.push_str(path);
+        return;
     }
     let unified = path.replace('\\', "/");
     let mut segments: Vec<&str> = Vec::new();
@@ -248,34 +273,34 @@ pub fn normalize_path(path: &str) -> String {
             s => segments.push(s),
         }
     }
-    let mut out = String::with_capacity(unified.len() + 1);
+    let start = out.len();
+    out.reserve(unified.len() + 1);
     for s in &segments {
         out.push('/');
         out.push_str(s);
     }
-    if out.is_empty() || (unified.ends_with('/') && !segments.is_empty()) {
+    if out.len() == start || (unified.ends_with('/') && !segments.is_empty()) {
         out.push('/');
     }
-    out
 }
 
 /// Whether [`normalize_path`] would return `path` unchanged: it starts with `/`, has no
 /// backslash, and no empty, `.` or `..` segment but for a trailing slash.
 fn is_canonical(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix('/') else {
-        return false;
-    };
-    if rest.contains('\\') {
+    let b = path.as_bytes();
+    if b.first() != Some(&b'/') {
         return false;
     }
-    let mut segments = rest.split('/').peekable();
-    while let Some(seg) = segments.next() {
-        let last = segments.peek().is_none();
-        if seg == "." || seg == ".." || (seg.is_empty() && !last) {
-            return false;
-        }
-    }
-    true
+    // What follows each slash starts a segment: it must not be empty (but for the last),
+    // `.` or `..`.
+    b.iter().enumerate().all(|(i, &c)| match c {
+        b'\\' => false,
+        b'/' => !matches!(
+            &b[i + 1..],
+            [b'/', ..] | [b'.'] | [b'.', b'/', ..] | [b'.', b'.'] | [b'.', b'.', b'/', ..]
+        ),
+        _ => true,
+    })
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ mod json;
 use std::fmt;
 
 use crate::parse::{Head, Message};
-use decode::{base64_text, decode_text, html_entities, normalize_path, text};
+use decode::{base64_text, decode_text, html_entities, normalize_path_into, text};
 
 /// Where in the request a value was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -79,7 +79,7 @@ pub struct Field<'a> {
 }
 
 /// Byte range of a string in [`Inspection::text`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Span {
     start: usize,
     end: usize,
@@ -96,18 +96,20 @@ struct Slot {
 }
 
 /// What the detections look at for one request.
+///
+/// Every string (the request's method, host, path and user agent, and the fields) lives in
+/// one text buffer: a request costs two allocations.
 #[derive(Clone, Default)]
 pub struct Inspection {
-    /// Method as sent.
-    pub method: String,
-    /// Host header, if any.
-    pub host: Option<String>,
-    /// Canonical path for list matching (decoded, `.`/`..` resolved, lowercased is up to
-    /// the user).
-    pub path: String,
-    /// User-Agent header: `None` when absent, `Some("")` when empty.
-    pub user_agent: Option<String>,
-    /// The names and values of every field, one after the other.
+    /// See [`Inspection::method`].
+    method: Span,
+    /// See [`Inspection::host`].
+    host: Option<Span>,
+    /// See [`Inspection::path`].
+    path: Span,
+    /// See [`Inspection::user_agent`].
+    user_agent: Option<Span>,
+    /// The names and values of every field and the strings above, one after the other.
     text: String,
     /// Every field, in request order.
     slots: Vec<Slot>,
@@ -139,23 +141,42 @@ const SKIPPED_HEADERS: &[&str] = &[
 impl Inspection {
     /// Decodes a request into its fields.
     pub fn of(request: &Message) -> Inspection {
-        let Head::Request { method, target } = &request.head else {
+        let Head::Request(line) = &request.head else {
             return Inspection::default();
         };
-        // Decoding only shrinks a value; base64 copies are rare enough to grow for.
-        let size = target.len()
+        let (method, target) = (line.method(), line.target());
+        // Decoding only shrinks a value; base64 copies are rare enough to grow for. The
+        // target counts twice (the decoded path and the canonical one), the User-Agent too
+        // (the field and the header as sent).
+        let size = method.len()
+            + 2 * target.len()
+            + 1
             + request.body.len()
             + request
                 .headers()
-                .map(|(n, v)| n.len() + v.len())
+                .map(|(n, v)| {
+                    let copies = if n.eq_ignore_ascii_case("user-agent") {
+                        2
+                    } else {
+                        1
+                    };
+                    n.len() + copies * v.len()
+                })
                 .sum::<usize>();
         let mut b = Builder {
             text: String::with_capacity(size),
             slots: Vec::with_capacity(16),
         };
+        let method = b.intern(method);
         let (raw_path, query) = split_target(target);
         let path = decode_text(raw_path.as_bytes(), false);
         b.push(Location::Path, "", &path);
+        let start = b.text.len();
+        normalize_path_into(&path, &mut b.text);
+        let path = Span {
+            start,
+            end: b.text.len(),
+        };
         if let Some(q) = query {
             b.pairs(q.as_bytes(), Location::QsNames, Location::QsValues);
         }
@@ -168,22 +189,47 @@ impl Inspection {
             } else if is("user-agent") {
                 let ua = text(value);
                 b.push(Location::UserAgent, name, &ua);
-                user_agent = Some(ua.into_owned());
+                user_agent = Some(b.intern(&ua));
             } else if is("host") {
-                host = Some(text(value).into_owned());
+                host = Some(b.intern(&text(value)));
             } else if !SKIPPED_HEADERS.iter().any(|h| is(h)) {
                 b.push_decoded(Location::HeadersValues, name, value, false);
             }
         }
         b.body(request);
         Inspection {
-            method: method.clone(),
+            method,
             host,
-            path: normalize_path(&path),
+            path,
             user_agent,
             text: b.text,
             slots: b.slots,
         }
+    }
+
+    fn str(&self, span: Span) -> &str {
+        &self.text[span.start..span.end]
+    }
+
+    /// Method as sent (empty when not a request).
+    pub fn method(&self) -> &str {
+        self.str(self.method)
+    }
+
+    /// Host header, if any.
+    pub fn host(&self) -> Option<&str> {
+        self.host.map(|s| self.str(s))
+    }
+
+    /// Canonical path for list matching (decoded, `.`/`..` resolved, lowercased is up to
+    /// the user).
+    pub fn path(&self) -> &str {
+        self.str(self.path)
+    }
+
+    /// User-Agent header: `None` when absent, `Some("")` when empty.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.map(|s| self.str(s))
     }
 
     /// Every decoded value, in request order.
@@ -217,10 +263,10 @@ impl Inspection {
 
 impl PartialEq for Inspection {
     fn eq(&self, other: &Self) -> bool {
-        self.method == other.method
-            && self.host == other.host
-            && self.path == other.path
-            && self.user_agent == other.user_agent
+        self.method() == other.method()
+            && self.host() == other.host()
+            && self.path() == other.path()
+            && self.user_agent() == other.user_agent()
             && self.fields().eq(other.fields())
     }
 }
@@ -236,10 +282,10 @@ impl fmt::Debug for Inspection {
             }
         }
         f.debug_struct("Inspection")
-            .field("method", &self.method)
-            .field("host", &self.host)
-            .field("path", &self.path)
-            .field("user_agent", &self.user_agent)
+            .field("method", &self.method())
+            .field("host", &self.host())
+            .field("path", &self.path())
+            .field("user_agent", &self.user_agent())
             .field("fields", &Fields(self))
             .finish()
     }
@@ -365,16 +411,27 @@ impl Builder {
 /// Splits a request target into path and query; an absolute-form target
 /// (`http://host/path?q`) loses its scheme and authority.
 fn split_target(target: &str) -> (&str, Option<&str>) {
-    let target = match target.find("://") {
+    // An origin-form target (`/path`) cannot have a scheme: skip the search.
+    let target = match (!target.starts_with('/'))
+        .then(|| target.find("://"))
+        .flatten()
+    {
         Some(i) if target[..i].bytes().all(|b| b.is_ascii_alphabetic()) => {
             let after = &target[i + 3..];
             after.find('/').map_or("/", |p| &after[p..])
         }
         _ => target,
     };
-    let target = target.split('#').next().unwrap_or(target);
-    match target.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
+    // The fragment goes, the query is after the first `?` before it. Byte loops: a target
+    // is short, and a `str` search costs its set-up on every call.
+    fn before_fragment(s: &str) -> &str {
+        s.bytes().position(|b| b == b'#').map_or(s, |i| &s[..i])
+    }
+    match target.bytes().position(|b| b == b'?' || b == b'#') {
+        Some(i) if target.as_bytes()[i] == b'?' => {
+            (&target[..i], Some(before_fragment(&target[i + 1..])))
+        }
+        Some(i) => (&target[..i], None),
         None => (target, None),
     }
 }

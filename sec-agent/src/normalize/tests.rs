@@ -51,8 +51,8 @@ Cookie: session=abc%20def; theme=dark\r\nAuthorization: Bearer secret\r\n\r\n",
         "credentials are not inspected"
     );
     let i = Inspection::of(&request(b"GET /a/./b/../c/?x=1 HTTP/1.1\r\n\r\n"));
-    assert_eq!(i.path, "/a/c/");
-    assert_eq!(i.user_agent, None);
+    assert_eq!(i.path(), "/a/c/");
+    assert_eq!(i.user_agent(), None);
 }
 
 #[test]
@@ -97,8 +97,12 @@ fn absolute_form_targets_lose_scheme_and_host() {
     let i = Inspection::of(&request(
         b"GET http://evil.example/x/y?z=1 HTTP/1.1\r\n\r\n",
     ));
-    assert_eq!(i.path, "/x/y");
+    assert_eq!(i.path(), "/x/y");
     assert_eq!(split_target("/p#frag?no"), ("/p", None));
+    assert_eq!(split_target("/p?q=1#f?x"), ("/p", Some("q=1")));
+    assert_eq!(split_target("/p?"), ("/p", Some("")));
+    assert_eq!(split_target("/a://b?c"), ("/a://b", Some("c")));
+    assert_eq!(split_target("*"), ("*", None));
 }
 
 #[test]

@@ -28,16 +28,70 @@ impl Default for Limits {
     }
 }
 
+/// A request line: method and target as sent (the target not decoded), in one
+/// allocation of `method SP target` (16 bytes inline) because every flow keeps one per
+/// request awaiting its response.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestLine {
+    /// `method SP target`: a method is a token, so the first space ends it.
+    line: Box<str>,
+}
+
+impl RequestLine {
+    /// The line of `method` (a token, no space) and `target`.
+    pub fn new(method: &str, target: &str) -> Self {
+        let mut line = String::with_capacity(method.len() + 1 + target.len());
+        line.push_str(method);
+        line.push(' ');
+        line.push_str(target);
+        RequestLine {
+            line: line.into_boxed_str(),
+        }
+    }
+
+    /// The space after the method (methods are short: a byte loop, not a `str` search).
+    fn space(&self) -> usize {
+        self.line
+            .bytes()
+            .position(|b| b == b' ')
+            .unwrap_or(self.line.len())
+    }
+
+    /// `method SP target`.
+    pub(super) fn as_line(&self) -> &str {
+        &self.line
+    }
+
+    /// The request line of `method SP target`.
+    pub(super) fn from_line(line: &str) -> Self {
+        RequestLine { line: line.into() }
+    }
+
+    /// Method, as sent.
+    pub fn method(&self) -> &str {
+        &self.line[..self.space()]
+    }
+
+    /// Request target, as sent (not decoded).
+    pub fn target(&self) -> &str {
+        self.line.get(self.space() + 1..).unwrap_or("")
+    }
+}
+
+impl std::fmt::Debug for RequestLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestLine")
+            .field("method", &self.method())
+            .field("target", &self.target())
+            .finish()
+    }
+}
+
 /// A parsed head: request line or status line, and headers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Head {
-    /// A request.
-    Request {
-        /// Method, as sent.
-        method: String,
-        /// Request target, as sent (not decoded).
-        target: String,
-    },
+    /// A request: method and target.
+    Request(RequestLine),
     /// A response.
     Response {
         /// Status code.
@@ -64,32 +118,39 @@ pub struct Message {
 /// field: names (tokens, so ASCII text) and raw values.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Headers {
-    names: String,
-    values: Vec<u8>,
-    /// End of each field's name in `names` and of its value in `values`.
+    /// Each field's name (ASCII token) then its raw value, one field after the other.
+    bytes: Vec<u8>,
+    /// `(0, 0)`, then per field the end of its name and of its value in `bytes` (empty when
+    /// there is no field): field `i` is named `ends[i].1..ends[i + 1].0` and valued
+    /// `ends[i + 1].0..ends[i + 1].1`.
     ends: Vec<(usize, usize)>,
 }
 
 impl Headers {
     fn with_capacity(fields: usize, bytes: usize) -> Headers {
         Headers {
-            names: String::with_capacity(fields * 16),
-            values: Vec::with_capacity(bytes),
-            ends: Vec::with_capacity(fields),
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(fields + 1),
         }
     }
 
     fn push(&mut self, name: &str, value: &[u8]) {
-        self.names.push_str(name);
-        self.values.extend_from_slice(value);
-        self.ends.push((self.names.len(), self.values.len()));
+        if self.ends.is_empty() {
+            self.ends.push((0, 0));
+        }
+        self.bytes.extend_from_slice(name.as_bytes());
+        let name_end = self.bytes.len();
+        self.bytes.extend_from_slice(value);
+        self.ends.push((name_end, self.bytes.len()));
     }
 
     fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &[u8])> + ExactSizeIterator + '_ {
-        (0..self.ends.len()).map(|i| {
-            let (n0, v0) = if i == 0 { (0, 0) } else { self.ends[i - 1] };
-            let (n1, v1) = self.ends[i];
-            (&self.names[n0..n1], &self.values[v0..v1])
+        self.ends.windows(2).map(|w| {
+            let ((_, start), (name_end, end)) = (w[0], w[1]);
+            let name = &self.bytes[start..name_end];
+            // SAFETY: `push`, the only writer, copied these bytes from a `str`.
+            let name = unsafe { std::str::from_utf8_unchecked(name) };
+            (name, &self.bytes[name_end..end])
         })
     }
 }
@@ -135,31 +196,43 @@ enum Body {
 #[derive(Debug)]
 enum State {
     Head,
-    Body(Message, Body),
+    /// A message whose body continues in later data; boxed to keep idle parsers small
+    /// (most messages complete within the data that carries their head).
+    Body(Box<(Message, Body)>),
     /// After a gap: skipping until data that starts a new message.
     Resync,
     /// Stopped for the rest of the connection.
     Dead,
 }
 
-/// The parser of one direction.
+/// The parser of one direction: requests when `REQUEST`, else responses (a type
+/// parameter rather than a field: every idle flow holds one of each).
 #[derive(Debug)]
-pub struct MessageParser {
-    request: bool,
-    buf: Vec<u8>,
+pub struct MessageParser<const REQUEST: bool> {
+    /// Bytes of an incomplete message, never empty; boxed (8 bytes, not 24) because most
+    /// flows wait with nothing buffered.
+    #[allow(
+        clippy::box_collection,
+        reason = "8 bytes per idle parser instead of 24"
+    )]
+    buf: Option<Box<Vec<u8>>>,
     state: State,
 }
 
-/// Called once for every response head with its status, in order; answers whether the
-/// request it answers was HEAD (then no body follows, whatever the headers say).
-pub type HeadRequest<'a> = &'a mut dyn FnMut(u16) -> bool;
+/// Where a parser delivers what it finds.
+pub trait Sink {
+    /// Called once for every response head with its status, in order; answers whether the
+    /// request it answers was HEAD (then no body follows, whatever the headers say).
+    fn response_head(&mut self, status: u16) -> bool;
+    /// A complete message.
+    fn message(&mut self, msg: Message);
+}
 
-impl MessageParser {
-    /// A parser for requests (`true`) or responses (`false`).
-    pub fn new(request: bool) -> Self {
+impl<const REQUEST: bool> MessageParser<REQUEST> {
+    /// A parser in its initial state.
+    pub fn new() -> Self {
         MessageParser {
-            request,
-            buf: Vec::new(),
+            buf: None,
             state: State::Head,
         }
     }
@@ -173,23 +246,24 @@ impl MessageParser {
     /// of a new one.
     pub fn gap(&mut self) {
         if !self.is_dead() {
-            self.buf.clear();
+            self.buf = None;
             self.state = State::Resync;
         }
     }
 
     /// The connection closed: a body delimited by close is complete now.
-    pub fn close(&mut self, out: &mut Vec<Message>) {
-        if let State::Body(_, Body::UntilClose) = self.state
-            && let State::Body(msg, _) = std::mem::replace(&mut self.state, State::Dead)
+    pub fn close(&mut self, out: &mut dyn Sink) {
+        if let State::Body(b) = &self.state
+            && let Body::UntilClose = b.1
+            && let State::Body(b) = std::mem::replace(&mut self.state, State::Dead)
         {
-            out.push(msg);
+            out.message(b.0);
         }
         self.state = State::Dead;
+        self.buf = None;
     }
 
-    /// Feeds in-order bytes; complete messages go to `out`. `head_request` is called for
-    /// every response head (see [`HeadRequest`]).
+    /// Feeds in-order bytes; response heads and complete messages go to `out`.
     ///
     /// # Errors
     /// The direction is not parseable any more; the parser stays dead and ignores input.
@@ -197,20 +271,20 @@ impl MessageParser {
         &mut self,
         data: &[u8],
         limits: &Limits,
-        head_request: HeadRequest<'_>,
-        out: &mut Vec<Message>,
+        out: &mut dyn Sink,
     ) -> Result<(), ParseError> {
         if self.is_dead() {
             return Ok(());
         }
         // Most segments start and end messages: parse them where they are, and buffer only
         // what is left over.
-        let mut buffered = std::mem::take(&mut self.buf);
-        let input: &[u8] = if buffered.is_empty() {
-            data
-        } else {
-            buffered.extend_from_slice(data);
-            &buffered
+        let mut buffered = self.buf.take();
+        let input: &[u8] = match &mut buffered {
+            None => data,
+            Some(b) => {
+                b.extend_from_slice(data);
+                b
+            }
         };
         let mut pos = 0;
         let result = loop {
@@ -218,47 +292,61 @@ impl MessageParser {
             match &mut self.state {
                 State::Dead => break Ok(()),
                 State::Resync => {
-                    if !starts_message(rest, self.request) {
+                    if !starts_message(rest, REQUEST) {
                         pos = input.len(); // Still inside the lost message.
                         break Ok(());
                     }
                     self.state = State::Head;
                 }
-                State::Head => match parse_head(rest, self.request, limits, head_request) {
+                State::Head => match parse_head(rest, REQUEST, limits, out) {
                     Ok(None) if rest.len() > limits.max_head => {
                         break Err(ParseError::HeadTooLarge);
                     }
                     Ok(None) => break Ok(()),
-                    Ok(Some((used, msg, body))) => {
+                    Ok(Some((used, mut msg, mut body))) => {
                         pos += used;
-                        self.state = State::Body(msg, body);
+                        // The body is usually all here: no need to park the message.
+                        match consume_body(&mut msg, &mut body, &input[pos..], limits) {
+                            Ok((used, complete)) => {
+                                pos += used;
+                                if complete {
+                                    out.message(msg);
+                                } else {
+                                    self.state = State::Body(Box::new((msg, body)));
+                                    break Ok(());
+                                }
+                            }
+                            Err(e) => break Err(e),
+                        }
                     }
                     Err(e) => break Err(e),
                 },
-                State::Body(msg, body) => match consume_body(msg, body, rest, limits) {
+                State::Body(b) => match consume_body(&mut b.0, &mut b.1, rest, limits) {
                     Ok((used, complete)) => {
                         pos += used;
                         if !complete {
                             break Ok(());
                         }
-                        if let State::Body(msg, _) = std::mem::replace(&mut self.state, State::Head)
-                        {
-                            out.push(msg);
+                        if let State::Body(b) = std::mem::replace(&mut self.state, State::Head) {
+                            out.message(b.0);
                         }
                     }
                     Err(e) => break Err(e),
                 },
             }
         };
+        // An empty buffer gives its memory back: idle flows outnumber busy ones.
         if result.is_err() {
             self.state = State::Dead;
-            self.buf = Vec::new();
-        } else if buffered.is_empty() {
-            buffered.extend_from_slice(&data[pos..]);
-            self.buf = buffered;
         } else {
-            buffered.drain(..pos);
-            self.buf = buffered;
+            match buffered {
+                None if pos < data.len() => self.buf = Some(Box::new(data[pos..].to_vec())),
+                Some(mut b) if pos < b.len() => {
+                    b.drain(..pos);
+                    self.buf = Some(b);
+                }
+                _ => {}
+            }
         }
         result
     }
@@ -269,7 +357,7 @@ fn parse_head(
     buf: &[u8],
     request: bool,
     limits: &Limits,
-    head_request: HeadRequest<'_>,
+    out: &mut dyn Sink,
 ) -> Result<Option<(usize, Message, Body)>, ParseError> {
     // Header slots on the stack, uninitialised, unless the limit is unusually high.
     let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
@@ -286,10 +374,10 @@ fn parse_head(
         match config.parse_request_with_uninit_headers(&mut req, buf, slots) {
             Ok(httparse::Status::Complete(n)) => Ok(Some((
                 n,
-                Head::Request {
-                    method: req.method.unwrap_or_default().to_string(),
-                    target: req.path.unwrap_or_default().to_string(),
-                },
+                Head::Request(RequestLine::new(
+                    req.method.unwrap_or_default(),
+                    req.path.unwrap_or_default(),
+                )),
                 req.version.unwrap_or(1),
                 copy_headers(req.headers),
             ))),
@@ -325,8 +413,8 @@ fn parse_head(
         body_truncated: false,
     };
     let no_body = match msg.head {
-        Head::Response { status } => head_request(status),
-        Head::Request { .. } => false,
+        Head::Response { status } => out.response_head(status),
+        Head::Request(_) => false,
     };
     let body = framing(&msg, request, no_body)?;
     Ok(Some((used, msg, body)))
@@ -369,7 +457,7 @@ fn consume_body(
 const STACK_HEADERS: usize = 128;
 
 fn copy_headers(fields: &[httparse::Header<'_>]) -> Headers {
-    let bytes = fields.iter().map(|h| h.value.len()).sum();
+    let bytes = fields.iter().map(|h| h.name.len() + h.value.len()).sum();
     let mut headers = Headers::with_capacity(fields.len(), bytes);
     for h in fields {
         headers.push(h.name, h.value);
@@ -384,34 +472,37 @@ fn framing(msg: &Message, request: bool, head_request: bool) -> Result<Body, Par
     {
         return Ok(Body::Length(0));
     }
-    let chunked = msg
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
-        .flat_map(|(_, v)| v.split(|&b| b == b','))
-        .map(|c| c.trim_ascii())
-        .next_back()
-        .is_some_and(|last| last.eq_ignore_ascii_case(b"chunked"));
+    // One pass over the fields for both: the last coding of the last Transfer-Encoding
+    // decides chunked, which overrides Content-Length (whose errors then do not count).
+    let mut chunked = false;
+    let mut length: Option<u64> = None;
+    let mut bad_length = false;
+    for (name, v) in msg.headers.iter() {
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            let last = v.rsplit(|&b| b == b',').next().unwrap_or_default();
+            chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
+        } else if !bad_length && name.eq_ignore_ascii_case("content-length") {
+            for part in v.split(|&b| b == b',') {
+                let n = std::str::from_utf8(part.trim_ascii())
+                    .ok()
+                    .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|s| s.parse::<u64>().ok());
+                match n {
+                    // Conflicting lengths: smuggling shape.
+                    Some(n) if length.is_none_or(|l| l == n) => length = Some(n),
+                    _ => {
+                        bad_length = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
     if chunked {
         return Ok(Body::Chunked(Chunked::default()));
     }
-    let mut length: Option<u64> = None;
-    for (_, v) in msg
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-    {
-        for part in v.split(|&b| b == b',') {
-            let n = std::str::from_utf8(part.trim_ascii())
-                .ok()
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|s| s.parse::<u64>().ok())
-                .ok_or(ParseError::BadFraming)?;
-            if length.is_some_and(|l| l != n) {
-                return Err(ParseError::BadFraming); // Conflicting lengths: smuggling shape.
-            }
-            length = Some(n);
-        }
+    if bad_length {
+        return Err(ParseError::BadFraming);
     }
     Ok(match length {
         Some(n) => Body::Length(n),

@@ -17,7 +17,7 @@ fn request(ev: &HttpEvent) -> &Message {
 
 fn target(m: &Message) -> &str {
     match &m.head {
-        Head::Request { target, .. } => target,
+        Head::Request(line) => line.target(),
         Head::Response { .. } => panic!("response"),
     }
 }
@@ -59,7 +59,7 @@ HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
             .iter()
             .map(|e| match e {
                 HttpEvent::Response { request, response } => (
-                    request.as_ref().map(|r| r.target.clone()),
+                    request.as_ref().map(|r| r.target().to_string()),
                     match response.head {
                         Head::Response { status } => status,
                         _ => 0,
@@ -226,4 +226,120 @@ fn random_bytes_never_panic() {
             &mut out,
         );
     }
+}
+
+/// Counts the bytes this thread holds on the heap, for the per-flow memory test.
+mod counting {
+    use std::{
+        alloc::{GlobalAlloc, Layout, System},
+        cell::Cell,
+    };
+
+    pub struct Counting;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn add(n: isize) {
+        // `try_with`: the thread may be tearing its locals down.
+        let _ = LIVE.try_with(|l| l.set(l.get() + n));
+    }
+
+    // SAFETY: every call is forwarded to the system allocator unchanged.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            add(layout.size() as isize);
+            // SAFETY: the caller's contract is passed on.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            add(-(layout.size() as isize));
+            // SAFETY: the caller's contract is passed on.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    /// Heap bytes allocated and not freed by this thread so far.
+    pub fn live() -> isize {
+        LIVE.with(Cell::get)
+    }
+}
+
+#[global_allocator]
+static ALLOC: counting::Counting = counting::Counting;
+
+#[test]
+fn idle_flow_is_small() {
+    // Tens of thousands of flows sit in the flow table between a request and its response:
+    // this bounds what each one holds.
+    assert!(size_of::<HttpFlow>() <= 64, "{}", size_of::<HttpFlow>());
+    let mut out = Vec::new();
+    let before = counting::live();
+    let mut flow = HttpFlow::default();
+    flow.on_stream(
+        Direction::ToServer,
+        StreamEvent::Data(b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n"),
+        &Limits::default(),
+        &mut out,
+    );
+    drop(out);
+    let heap = counting::live() - before;
+    // The request line awaiting its response, with its tag and length (5 bytes).
+    assert!(heap <= 5 + 15, "{heap} heap bytes after one request");
+    assert_eq!(flow.pairs.len, 1);
+    // The response completes the pair and frees the request line.
+    let mut out = Vec::new();
+    flow.on_stream(
+        Direction::ToClient,
+        StreamEvent::Data(b"HTTP/1.1 204 No Content\r\n\r\n"),
+        &Limits::default(),
+        &mut out,
+    );
+    assert!(
+        matches!(&out[0], HttpEvent::Response { request: Some(r), .. } if r.target() == "/index.html")
+    );
+    drop(out);
+    let heap = counting::live() - before;
+    // The response parser (boxed, 24 bytes) remains; the pairing buffer is freed.
+    assert!(heap <= 24, "{heap} heap bytes after the response");
+}
+
+#[test]
+fn framing_last_transfer_coding_wins_over_content_length() {
+    let limits = Limits::default();
+    // Chunked last: the bad Content-Length does not matter.
+    let raw = b"POST / HTTP/1.1\r\nContent-Length: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n";
+    assert_eq!(parse_request(raw, &limits).unwrap().body, b"ab");
+    // Chunked, then another coding last: not chunked, so Content-Length frames the body.
+    let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\nContent-Length: 2, 2\r\n\r\nab";
+    assert_eq!(parse_request(raw, &limits).unwrap().body, b"ab");
+    let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab";
+    assert_eq!(parse_request(raw, &limits), None);
+}
+
+#[test]
+fn at_most_64_requests_wait_for_responses() {
+    let mut flow = HttpFlow::default();
+    let requests: Vec<u8> = (0..70)
+        .flat_map(|i| format!("GET /{i} HTTP/1.1\r\n\r\n").into_bytes())
+        .collect();
+    feed_all(&mut flow, Direction::ToServer, &requests, requests.len());
+    let responses = b"HTTP/1.1 204 No Content\r\n\r\n".repeat(70);
+    let evs = feed_all(&mut flow, Direction::ToClient, &responses, 100);
+    let targets: Vec<_> = evs
+        .iter()
+        .map(|e| match e {
+            HttpEvent::Response { request, .. } => request.as_ref().map(|r| r.target().to_string()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // The 6 oldest were forgotten: the first 64 responses answer /6 to /69.
+    let expected: Vec<_> = (6..70)
+        .map(|i| Some(format!("/{i}")))
+        .chain(std::iter::repeat_n(None, 6))
+        .collect();
+    assert_eq!(targets, expected);
+    assert_eq!(flow.pairs.len, 0);
 }

@@ -124,6 +124,10 @@ const COLON: u8 = 4;
 const SHELL: u8 = 8;
 const SLASH: u8 = 16;
 const SQL: u8 = 32;
+/// A `.`: without one there is no `..` to look for.
+const DOT: u8 = 64;
+/// A byte that starts one of [`SQL_KEYWORDS`]: without one there is no keyword to look for.
+const SQL_KEYWORD: u8 = 128;
 
 /// The [`Shape`] bits of each byte: one load and one `or` per byte.
 static BYTE_SHAPE: [u8; 256] = {
@@ -145,6 +149,14 @@ static BYTE_SHAPE: [u8; 256] = {
     let mut i = 0;
     while i < sql.len() {
         t[sql[i] as usize] = SQL;
+        i += 1;
+    }
+    t[b'.' as usize] = DOT;
+    let mut i = 0;
+    while i < 256 {
+        if SQL_KEYWORD_START[i] {
+            t[i] |= SQL_KEYWORD;
+        }
         i += 1;
     }
     t
@@ -171,10 +183,10 @@ impl Shape {
     fn plausible(self, class: Class, value: &str) -> bool {
         match class {
             // Without quotes or operators only `1 UNION SELECT 1`-style input is left.
-            Class::Sqli => self.has(SQL) || has_sql_keyword(value),
+            Class::Sqli => self.has(SQL) || self.has(SQL_KEYWORD) && has_sql_keyword(value),
             Class::Xss => self.has(LT | COLON | QUOTE),
             Class::Cmdi => self.has(SHELL) || self.has(QUOTE) && find(value, "() {").is_some(),
-            Class::Traversal => self.has(SLASH) || find(value, "..").is_some(),
+            Class::Traversal => self.has(SLASH) || self.has(DOT) && find(value, "..").is_some(),
             Class::Ssrf => self.has(COLON),
         }
     }
