@@ -281,10 +281,10 @@ impl Default for CaptureSection {
             http_ports: vec![80, 8080],
             // Small blocks, many of them: under light load the 1 ms timeout retires a
             // block per millisecond however little it holds, so the number of blocks, not
-            // the bytes, sets how long the agent may stall before frames drop (256 ms
+            // the bytes, sets how long the agent may stall before frames drop (128 ms
             // here). 128 KiB still holds the largest GRO frame (64 KiB).
             ring_block_size: 128 << 10,
-            ring_blocks: 256,
+            ring_blocks: 128,
             ring_block_timeout: Duration::from_millis(1),
         }
     }

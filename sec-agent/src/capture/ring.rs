@@ -33,11 +33,11 @@ pub struct RingConfig {
 }
 
 impl Default for RingConfig {
-    /// 256 blocks of 128 KiB (32 MiB), 1 ms block timeout (see `CaptureSection`).
+    /// 128 blocks of 128 KiB (16 MiB), 1 ms block timeout (see `CaptureSection`).
     fn default() -> Self {
         RingConfig {
             block_size: 128 << 10,
-            blocks: 256,
+            blocks: 128,
             block_timeout: Duration::from_millis(1),
         }
     }

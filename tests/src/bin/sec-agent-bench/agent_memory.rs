@@ -82,7 +82,7 @@ pub fn agent_memory(out: &mut String) -> Result<()> {
     let drops = metric(&lab, "sec_agent_capture_ring_drops_total")?;
     let _ = writeln!(
         out,
-        "The real agent (release build, default config: `max_sources` 100,000, `max_flows` 65,536, a 32 MiB capture ring that is resident from the start). Sources are fed in chunks of {CHUNK}; the capture ring dropped {drops:.0} frames.\n"
+        "The real agent (release build, default config: `max_sources` 100,000, `max_flows` 65,536, a 16 MiB capture ring that is resident from the start). Sources are fed in chunks of {CHUNK}; the capture ring dropped {drops:.0} frames.\n"
     );
     let _ = writeln!(out, "| state | agent RSS | inspected requests |");
     let _ = writeln!(out, "|---|---|---|");
