@@ -53,11 +53,15 @@ pub fn run(root: &Path, sections: &[String]) -> Result<()> {
             .unwrap_or_default()
     };
     // Every section ends with a "Target: ..." line; gathered at the top as a summary.
-    let targets: String = figures
-        .lines()
-        .filter_map(|l| l.strip_prefix("Target: "))
-        .map(|t| format!("- {t}\n"))
-        .collect();
+    let mut section = "";
+    let mut targets = String::new();
+    for line in figures.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            section = h;
+        } else if let Some(t) = line.strip_prefix("Target: ") {
+            targets.push_str(&format!("- *{section}*: {t}\n"));
+        }
+    }
     let now = humantime_like(SystemTime::now());
     let text = format!(
         "# Benchmarks\n\n\
