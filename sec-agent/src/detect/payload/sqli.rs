@@ -246,7 +246,7 @@ pub fn check(value: &str) -> Option<Match> {
 
 /// [`check`], tokenising into `scratch`.
 pub fn check_with(value: &str, scratch: &mut Scratch) -> Option<Match> {
-    if value.len() < 3 {
+    if value.len() < 3 || !may_match(value.as_bytes()) {
         return None;
     }
     for ctx in [Context::Bare, Context::Single, Context::Double] {
@@ -263,6 +263,73 @@ pub fn check_with(value: &str, scratch: &mut Scratch) -> Option<Match> {
         }
     }
     None
+}
+
+/// Words one of which every shape in [`shapes`] needs as a word token (its anchor):
+/// rule 1 a boolean (`or`, `and`, `xor`, `div`; `||` and `&&` are operators, see
+/// [`may_match`]), 2 `union`, 3 a statement after `;` ([`STATEMENT`]), 5 a function of
+/// [`DANGEROUS`], `waitfor` or `into`, 6 `select` after `(`, 7 `order` or `group`. Only rule
+/// 4 (comment truncation) needs no word: it needs a [`Kind::Comment`] token.
+const ANCHORS: Words = Words(
+    kw!(
+        "or", "and", "xor", "div", "union", "select", "order", "group", "waitfor", "into"
+    )
+    .0 | DANGEROUS.0
+        | STATEMENT.0,
+);
+
+/// Whether a byte can continue a [`Kind::Word`] in [`tokenize`] (`0xa0` aside, which
+/// [`tokenize`] skips as white space when a token would start there).
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || (c >= 0x80 && c != 0xa0)
+}
+
+/// A necessary condition for [`shapes`] to match in any context, checked without
+/// tokenising: most values that reach this checker (browser User-Agents with `(` and `;`,
+/// names like O'Brien) hold no anchor of any shape.
+///
+/// Every shape needs an anchor token (see [`ANCHORS`]): a word of [`ANCHORS`], an `||` or
+/// `&&` operator, or a comment (`#`, `--`, or an unclosed `/*`). The operators and
+/// comments need their bytes in the value. A word token whose text is in [`ANCHORS`]
+/// (ASCII letters and `_` only, so never a backtick word) is, in every context, a whole
+/// maximal run of [`is_word_byte`] bytes, or such a run less its leading digits:
+/// - it ends where the run ends: [`tokenize`] extends a word over every such byte;
+/// - it starts where the run starts, or after the digits of `/*!50000`: the token before
+///   it cannot end inside a run, since numbers and variables extend over every
+///   alphanumeric byte (so no letter follows them directly) and words over every word
+///   byte; strings, comments and operators end on ASCII punctuation, white space on a
+///   white space byte (`0xa0` included, which ends a run here); only the digits of an
+///   executable comment are skipped in front of a word.
+///
+/// Runs of other shapes (`5a`, `_x`, `$x`, non-ASCII) are no anchor either way.
+fn may_match(b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !is_word_byte(c) {
+            match c {
+                b'#' => return true,
+                b'-' | b'|' | b'&' if b.get(i + 1) == Some(&c) => return true,
+                b'/' if b.get(i + 1) == Some(&b'*') => return true,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && is_word_byte(b[i]) {
+            i += 1;
+        }
+        let mut word = start;
+        while word < i && b[word].is_ascii_digit() {
+            word += 1;
+        }
+        let kw = vocabulary_index(&b[word..i]);
+        if u32::from(kw) < u128::BITS && ANCHORS.0 >> kw & 1 == 1 {
+            return true;
+        }
+    }
+    false
 }
 
 fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
@@ -786,6 +853,27 @@ mod tests {
         assert!(VOCABULARY.is_sorted_by(|a, b| a.as_bytes() < b.as_bytes()));
         assert!(VOCABULARY.len() <= u128::BITS as usize);
         assert_eq!(VOCABULARY.iter().map(|w| w.len()).max(), Some(LONGEST));
+    }
+
+    #[test]
+    fn values_without_an_anchor_skip_the_tokenizer() {
+        for v in [
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0",
+            "Mozilla/5.0 (Macintosh) Safari/605.1.15",
+            "O'Brien",
+            "python-requests/2.31.0",
+        ] {
+            assert!(!may_match(v.as_bytes()), "{v}");
+        }
+        for v in [
+            "1 /*!50000UNION*/",
+            "admin'#",
+            "x'--",
+            "1' || '1'='1",
+            "a;DROP",
+        ] {
+            assert!(may_match(v.as_bytes()), "{v}");
+        }
     }
 
     #[test]

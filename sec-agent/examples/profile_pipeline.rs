@@ -1,0 +1,99 @@
+//! Callgrind driver: `profile_pipeline <payload|full|sqli> <passes>` runs the stage over the
+//! mixed corpus `passes` times. Instructions per request = (run of 12 − run of 2) / (10 × corpus).
+
+use std::{hint::black_box, net::IpAddr, time::Instant};
+
+use sec_agent::{
+    config::DetectionsConfig,
+    detect::{self, RequestInfo, payload::sqli},
+    normalize::Inspection,
+    parse::{Limits, corpus, parse_request},
+};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "full".into());
+    let passes: usize = args.next().and_then(|p| p.parse().ok()).unwrap_or(2);
+    let raw = corpus::mixed();
+    let source = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    let mut detections = detect::registry(&DetectionsConfig::default()).unwrap();
+    let mut findings = Vec::new();
+    let msgs: Vec<_> = raw
+        .iter()
+        .map(|r| parse_request(r, &Limits::default()).unwrap())
+        .collect();
+    let inspections: Vec<_> = msgs.iter().map(Inspection::of).collect();
+    let mut total = 0usize;
+    for _ in 0..passes {
+        match mode.as_str() {
+            "full" => {
+                for r in &raw {
+                    let msg = parse_request(black_box(r), &Limits::default()).unwrap();
+                    let inspection = Inspection::of(&msg);
+                    let info = RequestInfo {
+                        source,
+                        now: Instant::now(),
+                        inspection: &inspection,
+                    };
+                    for d in detections.iter_mut() {
+                        d.on_request(&info, &mut findings);
+                    }
+                    total += findings.len();
+                    findings.clear();
+                }
+            }
+            "payload" => {
+                let d = detections
+                    .iter_mut()
+                    .find(|d| d.kind().name() == "payload")
+                    .unwrap();
+                for inspection in &inspections {
+                    let info = RequestInfo {
+                        source,
+                        now: Instant::now(),
+                        inspection,
+                    };
+                    d.on_request(&info, &mut findings);
+                    total += findings.len();
+                    findings.clear();
+                }
+            }
+            "one" => {
+                let mut s = sqli::Scratch::default();
+                let v = std::env::var("VALUE").unwrap();
+                for _ in 0..100 {
+                    total += usize::from(sqli::check_with(black_box(&v), &mut s).is_some());
+                }
+            }
+            "batch" => {
+                use std::io::BufRead;
+                for line in std::io::stdin().lock().lines() {
+                    let v = line.unwrap().replace("\\n", "\n").replace("\\t", "\t");
+                    println!("{:?}\t{:?}", sqli::check(&v), v);
+                }
+            }
+            "dump" => {
+                for inspection in &inspections {
+                    for f in inspection.fields() {
+                        println!(
+                            "{:?}\t{:?}\t{:?}",
+                            f.location,
+                            sqli::check(f.value).map(|m| m.rule),
+                            f.value
+                        );
+                    }
+                }
+            }
+            _ => {
+                let mut s = sqli::Scratch::default();
+                for inspection in &inspections {
+                    for f in inspection.fields() {
+                        total +=
+                            usize::from(sqli::check_with(black_box(f.value), &mut s).is_some());
+                    }
+                }
+            }
+        }
+    }
+    println!("{} requests x {passes}, {total} findings", raw.len());
+}
