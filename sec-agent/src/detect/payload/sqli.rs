@@ -209,6 +209,59 @@ const fn first_class(b: u8) -> usize {
     }
 }
 
+/// [`VOCABULARY`] with every byte `| 0x20`, zero-padded: the form [`word_index`] compares
+/// a word's bytes in.
+static FOLDED: [[u8; LONGEST]; VOCABULARY.len()] = {
+    let mut table = [[0u8; LONGEST]; VOCABULARY.len()];
+    let mut i = 0;
+    while i < VOCABULARY.len() {
+        let w = VOCABULARY[i].as_bytes();
+        let mut k = 0;
+        while k < w.len() {
+            table[i][k] = w[k] | 0x20;
+            k += 1;
+        }
+        i += 1;
+    }
+    table
+};
+
+/// The entries of [`VOCABULARY`] that are words (start with a letter), not operators.
+const WORD_ENTRIES: Words = {
+    let mut set = 0u128;
+    let mut i = 0;
+    while i < VOCABULARY.len() {
+        if VOCABULARY[i].as_bytes()[0].is_ascii_alphabetic() {
+            set |= 1u128 << i;
+        }
+        i += 1;
+    }
+    Words(set)
+};
+
+/// [`vocabulary_index`] of a [`Kind::Word`] token, comparing `byte | 0x20` with
+/// [`FOLDED`]: the same answer, as word entries hold only lowercase letters and `_`, and
+/// `| 0x20` maps a byte to a lowercase letter exactly when it is that letter in either
+/// case, and to `_ | 0x20` (0x7f) only from `_` or DEL; DEL is no word byte, and only a
+/// backtick word, whose first byte (`` ` ``) matches no entry, can hold it.
+fn word_index(text: &[u8]) -> u8 {
+    let Some(&first) = text.first() else {
+        return NOT_IN_VOCABULARY;
+    };
+    if text.len() > LONGEST {
+        return NOT_IN_VOCABULARY;
+    }
+    let mut candidates = BY_SHAPE[text.len()][first_class(first)].0 & WORD_ENTRIES.0;
+    while candidates != 0 {
+        let i = candidates.trailing_zeros() as usize;
+        if FOLDED[i].iter().zip(text).all(|(&w, &t)| w == t | 0x20) {
+            return i as u8;
+        }
+        candidates &= candidates - 1;
+    }
+    NOT_IN_VOCABULARY
+}
+
 /// The [`VOCABULARY`] index of a token's text, ignoring ASCII case.
 fn vocabulary_index(text: &[u8]) -> u8 {
     let Some(&first) = text.first() else {
@@ -324,7 +377,7 @@ fn may_match(b: &[u8]) -> bool {
         while word < i && b[word].is_ascii_digit() {
             word += 1;
         }
-        let kw = vocabulary_index(&b[word..i]);
+        let kw = word_index(&b[word..i]);
         if u32::from(kw) < u128::BITS && ANCHORS.0 >> kw & 1 == 1 {
             return true;
         }
@@ -356,7 +409,8 @@ fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
     }
     let push = |toks: &mut Vec<Tok>, kind, start: usize, end: usize| {
         let kw = match kind {
-            Kind::Word | Kind::Op => vocabulary_index(&b[start..end]),
+            Kind::Word => word_index(&b[start..end]),
+            Kind::Op => vocabulary_index(&b[start..end]),
             _ => NOT_IN_VOCABULARY,
         };
         toks.push(Tok {
@@ -369,8 +423,23 @@ fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
     while i < b.len() {
         let c = b[i];
         let start = i;
+        // The two commonest cases first, by one table load: white space and words.
+        match BYTE_CLASS[usize::from(c)] & (SPACE | WORD) {
+            SPACE => {
+                i += 1;
+                continue;
+            }
+            WORD => {
+                i += 1;
+                while i < b.len() && BYTE_CLASS[usize::from(b[i])] & WORD_CONTINUES != 0 {
+                    i += 1;
+                }
+                push(toks, Kind::Word, start, i);
+                continue;
+            }
+            _ => {}
+        }
         match c {
-            _ if c.is_ascii_whitespace() || c == 0x0b || c == 0xa0 => i += 1,
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 if b.get(i + 2) == Some(&b'!') {
                     // MySQL executable comment: its content is code.
@@ -452,24 +521,17 @@ fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
                 i += 1;
                 push(toks, Kind::Dot, start, i);
             }
-            _ if c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c >= 0x80 => {
-                while i < b.len()
-                    && (b[i].is_ascii_alphanumeric()
-                        || b[i] == b'_'
-                        || b[i] == b'$'
-                        || b[i] >= 0x80)
-                {
-                    i += 1;
-                }
-                push(toks, Kind::Word, start, i);
-            }
             _ => {
                 // Operators: the two-character ones first.
-                let two = s.get(i..i + 2).unwrap_or("");
-                let len = if ["<=", ">=", "!=", "<>", "||", "&&", ":="].contains(&two) {
-                    if s.get(i..i + 3) == Some("<=>") { 3 } else { 2 }
-                } else {
-                    1
+                // `c` is ASCII here, so comparing bytes is comparing characters.
+                let next = b.get(i + 1).copied().unwrap_or(0);
+                let len = match (c, next) {
+                    (b'<', b'=') if b.get(i + 2) == Some(&b'>') => 3,
+                    (b'<', b'=' | b'>')
+                    | (b'>' | b'!' | b':', b'=')
+                    | (b'|', b'|')
+                    | (b'&', b'&') => 2,
+                    _ => 1,
                 };
                 i += len;
                 push(toks, Kind::Op, start, i.min(b.len()));
@@ -477,6 +539,35 @@ fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
         }
     }
 }
+
+/// [`BYTE_CLASS`]: a byte [`tokenize`] skips as white space.
+const SPACE: u8 = 1;
+/// [`BYTE_CLASS`]: a byte that starts a word.
+const WORD: u8 = 2;
+/// [`BYTE_CLASS`] bit: a byte that continues a word.
+const WORD_CONTINUES: u8 = 4;
+
+/// How [`tokenize`] treats each byte where a token may start (`SPACE`, `WORD` or neither,
+/// in the low bits), and whether it continues a word (`WORD_CONTINUES`).
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 {
+            t[c] = WORD_CONTINUES;
+        }
+        // White space first: `0xa0` is white space where a token starts, though it
+        // continues a word.
+        if b.is_ascii_whitespace() || b == 0x0b || b == 0xa0 {
+            t[c] |= SPACE;
+        } else if b.is_ascii_alphabetic() || b == b'_' || b == b'$' || b >= 0x80 {
+            t[c] |= WORD;
+        }
+        c += 1;
+    }
+    t
+};
 
 /// Index just past the closing quote `q` of a string starting at `from`; `''`, `""` and
 /// backslash escapes stay inside.
