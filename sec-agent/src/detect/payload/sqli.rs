@@ -665,12 +665,36 @@ const STATEMENTS: &[&str] = &[
 
 const STATEMENT: Words = Words::of(STATEMENTS);
 
+/// The words and operators a rule of [`shapes`] starts from.
+const SHAPE_STARTS: Words = Words(
+    kw!(
+        "or", "and", "xor", "div", "||", "&&", "union", "waitfor", "into", "order", "group"
+    )
+    .0 | DANGEROUS.0,
+);
+
 /// Finds an injection shape; returns the rule name and the token range to quote.
 fn shapes(t: &[Tok]) -> Option<(&'static str, usize, usize)> {
     let n = t.len();
     let at = |i: usize| t.get(i);
     for i in 0..n {
         let tok = &t[i];
+        // Each rule below starts from its own token `tok`: 1 a boolean, 2 `union`, 3 `;`,
+        // 4 the input's closing quote, 5 a dangerous function, `waitfor` or `into`, 6 `(`,
+        // 7 `order` or `group`. Any other token starts none.
+        if !(tok.is(SHAPE_STARTS)
+            || matches!(
+                tok.kind,
+                Kind::Semi
+                    | Kind::LParen
+                    | Kind::Str {
+                        ctx_close: true,
+                        ..
+                    }
+            ))
+        {
+            continue;
+        }
         // 1. Tautology or boolean probe: `' OR 1=1`, `1 AND 2>1`, `' OR 'a'='a`, `' OR 1--`.
         if is_boolean(tok) && i > 0 && (ends_value(&t[i - 1]) || is_ctx_close(&t[i - 1])) {
             // After the input's own quote anything may be compared; after a plain number
