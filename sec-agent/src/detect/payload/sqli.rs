@@ -245,13 +245,18 @@ const WORD_ENTRIES: Words = {
 /// case, and to `_ | 0x20` (0x7f) only from `_` or DEL; DEL is no word byte, and only a
 /// backtick word, whose first byte (`` ` ``) matches no entry, can hold it.
 fn word_index(text: &[u8]) -> u8 {
+    word_index_in(text, WORD_ENTRIES)
+}
+
+/// [`word_index`] restricted to the word entries of `among`.
+fn word_index_in(text: &[u8], among: Words) -> u8 {
     let Some(&first) = text.first() else {
         return NOT_IN_VOCABULARY;
     };
     if text.len() > LONGEST {
         return NOT_IN_VOCABULARY;
     }
-    let mut candidates = BY_SHAPE[text.len()][first_class(first)].0 & WORD_ENTRIES.0;
+    let mut candidates = BY_SHAPE[text.len()][first_class(first)].0 & WORD_ENTRIES.0 & among.0;
     while candidates != 0 {
         let i = candidates.trailing_zeros() as usize;
         if FOLDED[i].iter().zip(text).all(|(&w, &t)| w == t | 0x20) {
@@ -334,7 +339,7 @@ const ANCHORS: Words = Words(
 /// Whether a byte can continue a [`Kind::Word`] in [`tokenize`] (`0xa0` aside, which
 /// [`tokenize`] skips as white space when a token would start there).
 fn is_word_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || (c >= 0x80 && c != 0xa0)
+    BYTE_CLASS[usize::from(c)] & RUN != 0
 }
 
 /// A necessary condition for [`shapes`] to match in any context, checked without
@@ -359,7 +364,12 @@ fn may_match(b: &[u8]) -> bool {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
-        if !is_word_byte(c) {
+        let class = BYTE_CLASS[usize::from(c)];
+        if class & RUN == 0 {
+            if class & ANCHOR_PUNCT == 0 {
+                i += 1;
+                continue;
+            }
             match c {
                 b'#' => return true,
                 b'-' | b'|' | b'&' if b.get(i + 1) == Some(&c) => return true,
@@ -377,8 +387,7 @@ fn may_match(b: &[u8]) -> bool {
         while word < i && b[word].is_ascii_digit() {
             word += 1;
         }
-        let kw = word_index(&b[word..i]);
-        if u32::from(kw) < u128::BITS && ANCHORS.0 >> kw & 1 == 1 {
+        if word_index_in(&b[word..i], ANCHORS) != NOT_IN_VOCABULARY {
             return true;
         }
     }
@@ -546,6 +555,10 @@ const SPACE: u8 = 1;
 const WORD: u8 = 2;
 /// [`BYTE_CLASS`] bit: a byte that continues a word.
 const WORD_CONTINUES: u8 = 4;
+/// [`BYTE_CLASS`] bit: [`is_word_byte`].
+const RUN: u8 = 8;
+/// [`BYTE_CLASS`] bit: a byte [`may_match`] looks at outside runs (`#-|&/`).
+const ANCHOR_PUNCT: u8 = 16;
 
 /// How [`tokenize`] treats each byte where a token may start (`SPACE`, `WORD` or neither,
 /// in the low bits), and whether it continues a word (`WORD_CONTINUES`).
@@ -556,6 +569,12 @@ static BYTE_CLASS: [u8; 256] = {
         let b = c as u8;
         if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 {
             t[c] = WORD_CONTINUES;
+        }
+        if (b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80) && b != 0xa0 {
+            t[c] |= RUN;
+        }
+        if matches!(b, b'#' | b'-' | b'|' | b'&' | b'/') {
+            t[c] |= ANCHOR_PUNCT;
         }
         // White space first: `0xa0` is white space where a token starts, though it
         // continues a word.
