@@ -387,11 +387,93 @@ fn may_match(b: &[u8]) -> bool {
         while word < i && b[word].is_ascii_digit() {
             word += 1;
         }
-        if word_index_in(&b[word..i], ANCHORS) != NOT_IN_VOCABULARY {
+        let kw = word_index_in(&b[word..i], ANCHORS);
+        if kw == NOT_IN_VOCABULARY {
+            continue;
+        }
+        if word != start {
+            return true; // After `/*!50000`: whatever came before, let the shapes decide.
+        }
+        let anchor = Words(1u128 << kw);
+        // `waitfor`, `into` and the functions (rule 5) start a shape anywhere; `waitfor` is
+        // a statement too, hence first.
+        let placed = if anchor.0 & (kw!("waitfor", "into").0 | DANGEROUS.0) != 0 {
+            true
+        } else if anchor.0 & AFTER_A_VALUE.0 != 0 {
+            value_ends_before(b, start)
+        } else if anchor.0 & STATEMENT.0 != 0 {
+            statement_starts_at(b, start)
+        } else {
+            // Only `union` is left.
+            select_follows(b, i)
+        };
+        if placed {
             return true;
         }
     }
     false
+}
+
+/// Anchors that start a shape only after a token that ends a value ([`ends_value`]) or
+/// the input's closing quote: the booleans of rule 1 and `order`/`group` of rule 7.
+const AFTER_A_VALUE: Words = kw!("or", "and", "xor", "div", "order", "group");
+
+/// Whether the byte before `start`, white space skipped, can end a token after which a
+/// word of [`AFTER_A_VALUE`] starts a shape (with only white space and comments between,
+/// which [`tokenize`] skips): a number (its bytes are alphanumeric or `.`, the first a
+/// digit), `)`, a string or the input's closing quote (`'` or `"`), or a skipped
+/// comment (`*/` ends in `/`, `/*!50000` in `!` or a digit).
+fn value_ends_before(b: &[u8], start: usize) -> bool {
+    let mut p = start;
+    while p > 0 && BYTE_CLASS[usize::from(b[p - 1])] & SPACE != 0 {
+        p -= 1;
+    }
+    let Some(&c) = p.checked_sub(1).map(|q| &b[q]) else {
+        return false; // Nothing before it: no token before it in any context.
+    };
+    match c {
+        b')' | b'\'' | b'"' | b'/' | b'!' => true,
+        // A number, or digits of `/*!50000`: somewhere in the stretch of alphanumerics and
+        // dots that ends here is a digit.
+        _ if c.is_ascii_alphanumeric() || c == b'.' => b[..p]
+            .iter()
+            .rev()
+            .take_while(|&&x| x.is_ascii_alphanumeric() || x == b'.')
+            .any(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
+/// Whether a [`STATEMENT`] word at `start` can be the token after `;` (rule 3) or `(`
+/// (rule 6, `select`): the byte before it, white space skipped, is that `;` or `(`, or
+/// ends a comment [`tokenize`] skips (`/`, `!` or a digit of `/*!50000`).
+fn statement_starts_at(b: &[u8], start: usize) -> bool {
+    let mut p = start;
+    while p > 0 && BYTE_CLASS[usize::from(b[p - 1])] & SPACE != 0 {
+        p -= 1;
+    }
+    p > 0 && matches!(b[p - 1], b';' | b'(' | b'/' | b'!' | b'0'..=b'9')
+}
+
+/// Whether `union` ending at `end` can start rule 2: the next token, white space skipped,
+/// is `all`, `distinct`, `select` or `(`, or a comment [`tokenize`] may skip starts there
+/// (`/` or `*`).
+fn select_follows(b: &[u8], end: usize) -> bool {
+    let mut p = end;
+    while p < b.len() && BYTE_CLASS[usize::from(b[p])] & SPACE != 0 {
+        p += 1;
+    }
+    match b.get(p) {
+        Some(b'(' | b'/' | b'*') => true,
+        Some(_) => {
+            let mut q = p;
+            while q < b.len() && is_word_byte(b[q]) {
+                q += 1;
+            }
+            word_index_in(&b[p..q], kw!("all", "distinct", "select")) != NOT_IN_VOCABULARY
+        }
+        None => false,
+    }
 }
 
 fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
