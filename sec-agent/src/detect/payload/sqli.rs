@@ -1078,6 +1078,9 @@ mod tests {
             "Mozilla/5.0 (Macintosh) Safari/605.1.15",
             "O'Brien",
             "python-requests/2.31.0",
+            "Never run DROP TABLE on prod; don't. Or select a backup first.",
+            "select the best union jobs",
+            "I'd like to order by phone",
         ] {
             assert!(!may_match(v.as_bytes()), "{v}");
         }
@@ -1087,6 +1090,15 @@ mod tests {
             "x'--",
             "1' || '1'='1",
             "a;DROP",
+            "1. or",
+            "x' order",
+            "1/**/or",
+            "(select",
+            "; /**/ select",
+            "union/**/",
+            "union (",
+            "union all",
+            "a waitfor",
         ] {
             assert!(may_match(v.as_bytes()), "{v}");
         }
