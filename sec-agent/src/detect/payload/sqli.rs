@@ -202,6 +202,17 @@ static BY_SHAPE: [[Words; 27]; LONGEST + 1] = {
     table
 };
 
+/// [`first_class`] of every byte, for one load at run time.
+static FIRST_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = first_class(c as u8) as u8;
+        c += 1;
+    }
+    t
+};
+
 const fn first_class(b: u8) -> usize {
     match b.to_ascii_lowercase() {
         c @ b'a'..=b'z' => (c - b'a') as usize,
@@ -256,7 +267,9 @@ fn word_index_in(text: &[u8], among: Words) -> u8 {
     if text.len() > LONGEST {
         return NOT_IN_VOCABULARY;
     }
-    let mut candidates = BY_SHAPE[text.len()][first_class(first)].0 & WORD_ENTRIES.0 & among.0;
+    let mut candidates = BY_SHAPE[text.len()][usize::from(FIRST_CLASS[usize::from(first)])].0
+        & WORD_ENTRIES.0
+        & among.0;
     while candidates != 0 {
         let i = candidates.trailing_zeros() as usize;
         if FOLDED[i].iter().zip(text).all(|(&w, &t)| w == t | 0x20) {
@@ -384,8 +397,10 @@ fn may_match(b: &[u8]) -> bool {
             i += 1;
         }
         let mut word = start;
-        while word < i && b[word].is_ascii_digit() {
-            word += 1;
+        if c.is_ascii_digit() {
+            while word < i && b[word].is_ascii_digit() {
+                word += 1;
+            }
         }
         let kw = word_index_in(&b[word..i], ANCHORS);
         if kw == NOT_IN_VOCABULARY {
