@@ -373,6 +373,12 @@ fn is_word_byte(c: u8) -> bool {
 ///   executable comment are skipped in front of a word.
 ///
 /// Runs of other shapes (`5a`, `_x`, `$x`, non-ASCII) are no anchor either way.
+///
+/// An anchor word must also stand where its rule looks for it ([`value_ends_before`],
+/// [`statement_starts_at`], [`select_follows`]): between two tokens [`tokenize`] skips only
+/// white space and comments, so the bytes next to the word, white space skipped, are
+/// those of the neighbouring token or of a comment, whatever the context. After
+/// `/*!50000` the word is let through whatever its neighbours.
 fn may_match(b: &[u8]) -> bool {
     let mut i = 0;
     while i < b.len() {
