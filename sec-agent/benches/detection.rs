@@ -112,17 +112,7 @@ fn full_pipeline(b: Bencher) {
     let mut findings = Vec::new();
     b.counter(requests()).bench_local(|| {
         for raw in RAW.iter() {
-            let msg = parse(black_box(raw));
-            let inspection = Inspection::of(&msg);
-            let info = RequestInfo {
-                source: SOURCE,
-                now: Instant::now(),
-                inspection: &inspection,
-            };
-            for d in detections.iter_mut() {
-                d.on_request(&info, &mut findings);
-            }
-            findings.clear();
+            corpus::inspect(black_box(raw), &mut detections, SOURCE, &mut findings);
         }
     });
 }

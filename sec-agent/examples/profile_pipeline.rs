@@ -28,18 +28,7 @@ fn main() {
         match mode.as_str() {
             "full" => {
                 for r in &raw {
-                    let msg = parse_request(black_box(r), &Limits::default()).unwrap();
-                    let inspection = Inspection::of(&msg);
-                    let info = RequestInfo {
-                        source,
-                        now: Instant::now(),
-                        inspection: &inspection,
-                    };
-                    for d in detections.iter_mut() {
-                        d.on_request(&info, &mut findings);
-                    }
-                    total += findings.len();
-                    findings.clear();
+                    total += corpus::inspect(black_box(r), &mut detections, source, &mut findings);
                 }
             }
             "payload" => {

@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     capture::{PacketRing, decode},
-    config::{Config, RequestsLog},
+    config::{Config, Mode, RequestsLog},
     decide::{Action, Decider},
     detect::{self, Detection, DetectionKind, Finding, RequestInfo, ResponseInfo},
     enforce::sockdiag,
@@ -295,10 +295,14 @@ impl Pipeline {
         let mut written = false;
         for finding in findings {
             self.stats.findings += 1;
-            let allowlisted = self.shared.store.allowlisted(source).unwrap_or_else(|e| {
-                tracing::warn!(error = %format!("{e:#}"), "allowlist lookup failed; not banning");
-                true
-            });
+            let (mode, _) = self.decider.policy(&finding);
+            // The allowlist (a map lookup, one system call) matters only to a finding that
+            // would ban: a monitored one repeating on every request must not pay for it.
+            let allowlisted = mode == Mode::Ban
+                && self.shared.store.allowlisted(source).unwrap_or_else(|e| {
+                    tracing::warn!(error = %format!("{e:#}"), "allowlist lookup failed; not banning");
+                    true
+                });
             let action = self.decider.decide(source, &finding, allowlisted, now);
             let (outcome, closed) = match action {
                 Action::Ban(ttl) => match self.ban(source, &finding, ttl) {
@@ -307,7 +311,6 @@ impl Pipeline {
                 },
                 other => (other.name(), None),
             };
-            let (mode, _) = self.decider.policy(&finding);
             self.shared
                 .metrics
                 .detections

@@ -21,7 +21,16 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("curl", "HTTP client in the inspection tests and the lab"),
     (
         "python3",
-        "HTTP server (`python3 -m http.server`) in the inspection tests and the lab",
+        "HTTP server (`python3 -m http.server`) in the lab",
+    ),
+    (
+        "busybox-static",
+        "HTTP server (`busybox httpd`) in the kernel tests",
+    ),
+    ("prometheus", "`promtool check metrics` in the metrics test"),
+    (
+        "systemd",
+        "`systemd-analyze verify` of the unit in the service tests",
     ),
 ];
 const EBPF_TOOLCHAIN: &str = "nightly";

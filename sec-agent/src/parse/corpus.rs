@@ -33,3 +33,29 @@ pub fn mixed() -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// The benchmarks' unit of work, the inspection path of the agent without capture and
+/// reassembly: parses one raw request, normalizes it and runs every detection on it.
+/// Returns the number of findings (left in `findings`, which is cleared first).
+///
+/// # Panics
+/// When `raw` is not a complete request (the corpus always is).
+pub fn inspect(
+    raw: &[u8],
+    detections: &mut [Box<dyn crate::detect::Detection>],
+    source: std::net::IpAddr,
+    findings: &mut Vec<crate::detect::Finding>,
+) -> usize {
+    findings.clear();
+    let msg = super::parse_request(raw, &super::Limits::default()).expect("corpus request parses");
+    let inspection = crate::normalize::Inspection::of(&msg);
+    let info = crate::detect::RequestInfo {
+        source,
+        now: std::time::Instant::now(),
+        inspection: &inspection,
+    };
+    for d in detections.iter_mut() {
+        d.on_request(&info, findings);
+    }
+    findings.len()
+}

@@ -129,6 +129,16 @@ const DOT: u8 = 64;
 /// A byte that starts one of [`SQL_KEYWORDS`]: without one there is no keyword to look for.
 const SQL_KEYWORD: u8 = 128;
 
+/// `table` with `bit` set on every byte of `bytes` (a `const` loop: no iterators in const).
+const fn mark(mut table: [u8; 256], bytes: &[u8], bit: u8) -> [u8; 256] {
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] |= bit;
+        i += 1;
+    }
+    table
+}
+
 /// The [`Shape`] bits of each byte: one load and one `or` per byte.
 static BYTE_SHAPE: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -137,20 +147,10 @@ static BYTE_SHAPE: [u8; 256] = {
     t[b'"' as usize] = QUOTE;
     t[b'<' as usize] = LT;
     t[b':' as usize] = COLON;
-    let shell = b";|&\n$";
-    let mut i = 0;
-    while i < shell.len() {
-        t[shell[i] as usize] = SHELL;
-        i += 1;
-    }
+    t = mark(t, b";|&\n$", SHELL);
     t[b'/' as usize] = SLASH;
     t[b'\\' as usize] = SLASH;
-    let sql = b"=>#-(@";
-    let mut i = 0;
-    while i < sql.len() {
-        t[sql[i] as usize] = SQL;
-        i += 1;
-    }
+    t = mark(t, b"=>#-(@", SQL);
     t[b'.' as usize] = DOT;
     let mut i = 0;
     while i < 256 {

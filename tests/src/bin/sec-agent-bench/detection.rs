@@ -19,7 +19,7 @@ pub fn parse(raw: &[u8]) -> Message {
 }
 
 pub fn detection_throughput(out: &mut String) -> Result<()> {
-    let corpus = corpus::mixed();
+    let requests = corpus::mixed();
     let config = DetectionsConfig::default();
     let mut detections = detect::registry(&config)?;
     let rounds = 200; // 20,000 requests per run
@@ -31,38 +31,28 @@ pub fn detection_throughput(out: &mut String) -> Result<()> {
         let t = Instant::now();
         let mut findings = Vec::new();
         for _ in 0..rounds {
-            for raw in &corpus {
-                let msg = parse(raw);
-                let inspection = Inspection::of(&msg);
-                let info = RequestInfo {
-                    source,
-                    now: Instant::now(),
-                    inspection: &inspection,
-                };
-                for d in detections.iter_mut() {
-                    d.on_request(&info, &mut findings);
-                }
-                findings.clear();
+            for raw in &requests {
+                corpus::inspect(raw, &mut detections, source, &mut findings);
             }
         }
-        full.push((rounds * corpus.len()) as f64 / t.elapsed().as_secs_f64());
+        full.push((rounds * requests.len()) as f64 / t.elapsed().as_secs_f64());
         let t = Instant::now();
         for _ in 0..rounds {
-            for raw in &corpus {
+            for raw in &requests {
                 std::hint::black_box(parse(raw));
             }
         }
-        parse_only.push((rounds * corpus.len()) as f64 / t.elapsed().as_secs_f64());
-        let parsed: Vec<Message> = corpus.iter().map(|r| parse(r)).collect();
+        parse_only.push((rounds * requests.len()) as f64 / t.elapsed().as_secs_f64());
+        let parsed: Vec<Message> = requests.iter().map(|r| parse(r)).collect();
         let t = Instant::now();
         for _ in 0..rounds {
             for msg in &parsed {
                 std::hint::black_box(Inspection::of(msg));
             }
         }
-        normalize_only.push((rounds * corpus.len()) as f64 / t.elapsed().as_secs_f64());
+        normalize_only.push((rounds * requests.len()) as f64 / t.elapsed().as_secs_f64());
     }
-    let inspections: Vec<Inspection> = corpus.iter().map(|r| Inspection::of(&parse(r))).collect();
+    let inspections: Vec<Inspection> = requests.iter().map(|r| Inspection::of(&parse(r))).collect();
     let mut per_detection = Vec::new();
     for d in detections.iter_mut() {
         let mut rates = Vec::new();

@@ -13,16 +13,9 @@ use sec_agent::{
 
 use crate::detection::parse;
 
-/// Resident set size of this process, in MiB (`VmRSS` in /proc/self/status).
-pub fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+/// Resident set size of this process, in MiB.
+fn rss_mib() -> f64 {
+    crate::agent::rss_mib(std::process::id()).unwrap_or(0.0)
 }
 
 /// Per-source and per-flow state of the user-space pipeline, grown source by source:
