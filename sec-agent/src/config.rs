@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Deserializer, de};
 use toml::Spanned;
 
+use crate::capture::RingVersion;
 use crate::net::{PortSpec, parse_net};
 use sec_agent_common::{RateConfig, maps as m};
 
@@ -266,11 +267,17 @@ impl Mode {
 pub struct CaptureSection {
     /// TCP ports carrying cleartext HTTP (both directions are captured).
     pub http_ports: Vec<u16>,
-    /// Bytes per ring block (power of two, at least 64 KiB).
+    /// Ring layout: `2` (TPACKET_V2, the reader wakes for every packet) or `3`
+    /// (TPACKET_V3, it wakes per block, up to `ring_block_timeout` later).
+    #[serde(deserialize_with = "ring_version")]
+    pub ring_version: RingVersion,
+    /// Bytes per ring block (power of two, at least 16 KiB).
+    #[serde(deserialize_with = "ring_block_size")]
     pub ring_block_size: u32,
     /// Blocks per ring, per interface.
     pub ring_blocks: u32,
-    /// Longest a partly filled block waits before it is read (1 ms granularity).
+    /// Version 3 only: longest a partly filled block waits before it is read (1 ms
+    /// granularity).
     #[serde(deserialize_with = "duration")]
     pub ring_block_timeout: Duration,
 }
@@ -279,10 +286,14 @@ impl Default for CaptureSection {
     fn default() -> Self {
         CaptureSection {
             http_ports: vec![80, 8080],
-            // Small blocks, many of them: under light load the 1 ms timeout retires a
-            // block per millisecond however little it holds, so the number of blocks, not
-            // the bytes, sets how long the agent may stall before frames drop (128 ms
-            // here). 128 KiB still holds the largest GRO frame (64 KiB).
+            // A wake-up per packet: V3's block timeout alone would add up to 1 ms to every
+            // ban (BENCHMARKS.md, ban latency).
+            ring_version: RingVersion::V2,
+            // V2: 81 slots of 1600 bytes per block, 10,368 in all. V3: small blocks, many
+            // of them: under light load the 1 ms timeout retires a block per millisecond
+            // however little it holds, so the number of blocks, not the bytes, sets how
+            // long the agent may stall before frames drop (128 ms here). 128 KiB still
+            // holds the largest GRO frame (64 KiB).
             ring_block_size: 128 << 10,
             ring_blocks: 128,
             ring_block_timeout: Duration::from_millis(1),
@@ -662,6 +673,26 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     Ok(value)
 }
 
+fn ring_version<'de, D: Deserializer<'de>>(d: D) -> Result<RingVersion, D::Error> {
+    match u8::deserialize(d)? {
+        2 => Ok(RingVersion::V2),
+        3 => Ok(RingVersion::V3),
+        n => Err(de::Error::custom(format!(
+            "ring version {n}: must be 2 (TPACKET_V2, a wake-up per packet) or 3 (TPACKET_V3, a wake-up per block)"
+        ))),
+    }
+}
+
+fn ring_block_size<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u32::deserialize(d)?;
+    if !n.is_power_of_two() || n < 16 << 10 {
+        return Err(de::Error::custom(format!(
+            "{n}: must be a power of two of at least 16384"
+        )));
+    }
+    Ok(n)
+}
+
 fn capacity<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     let n = u32::deserialize(d)?;
     if n == 0 {
@@ -781,6 +812,14 @@ mod tests {
 
         let err = Config::parse("[ports]\nrestricted = [\"22/sctp\"]\n", "f").unwrap_err();
         assert_eq!(err.line, Some(2));
+
+        let err = Config::parse("[capture]\nring_version = 1\n", "f").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("must be 2"), "{err}");
+
+        let err = Config::parse("[capture]\nring_block_size = 100000\n", "f").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("power of two"), "{err}");
     }
 
     #[test]

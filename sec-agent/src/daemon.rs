@@ -558,6 +558,7 @@ fn restart_only(old: &Config, new: &Config) -> Vec<(&'static str, String, String
         format!(
             "{:?}",
             (
+                old.capture.ring_version,
                 old.capture.ring_block_size,
                 old.capture.ring_blocks,
                 old.capture.ring_block_timeout
@@ -566,6 +567,7 @@ fn restart_only(old: &Config, new: &Config) -> Vec<(&'static str, String, String
         format!(
             "{:?}",
             (
+                new.capture.ring_version,
                 new.capture.ring_block_size,
                 new.capture.ring_blocks,
                 new.capture.ring_block_timeout
@@ -663,6 +665,7 @@ fn start_inspection(
         .load()
         .context("the kernel refused the capture socket filter (verifier)")?;
     let ring = RingConfig {
+        version: config.capture.ring_version,
         block_size: config.capture.ring_block_size,
         blocks: config.capture.ring_blocks,
         block_timeout: config.capture.ring_block_timeout,

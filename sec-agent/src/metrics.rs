@@ -42,6 +42,9 @@ pub struct Metrics {
     pub reassembly_caps: IntCounterVec,
     /// Frames dropped by the kernel because the capture ring was full, by interface.
     pub ring_drops: IntCounterVec,
+    /// Frames handed on cut short (larger than a ring slot with no room to copy them
+    /// whole), by interface; their flows see a gap.
+    pub capture_truncated: IntCounterVec,
     /// Flow directions that stopped parsing (not HTTP, oversized, bad framing).
     pub parse_errors: IntCounter,
     /// Entries / capacity per map.
@@ -146,6 +149,12 @@ impl Metrics {
                 &r,
                 "sec_agent_capture_ring_drops_total",
                 "Frames the kernel dropped because the capture ring was full.",
+                &["iface"],
+            ),
+            capture_truncated: counter_vec(
+                &r,
+                "sec_agent_capture_truncated_total",
+                "Frames inspected cut short: larger than a ring slot and the socket queue full.",
                 &["iface"],
             ),
             parse_errors: counter(

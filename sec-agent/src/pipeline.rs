@@ -11,6 +11,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
         mpsc,
     },
+    thread,
     time::{Duration, Instant},
 };
 
@@ -19,7 +20,7 @@ use sec_agent_common::BanReason;
 use serde_json::{Map, Value, json};
 
 use crate::{
-    capture::{PacketRing, decode},
+    capture::{PacketRing, RingStats, decode},
     config::{Config, Mode, RequestsLog},
     decide::{Action, Decider},
     detect::{self, Detection, DetectionKind, Finding, RequestInfo, ResponseInfo},
@@ -442,6 +443,12 @@ fn request_fields(key: &FlowKey, inspection: Option<&Inspection>) -> Map<String,
     m
 }
 
+/// Frames in one drain from which the rings count as busy (see [`run`]).
+const MODERATION_BATCH: usize = 16;
+/// Pause before the next drain of busy rings: at most this much latency added under load,
+/// against a poll and a wake-up per frame.
+const MODERATION_PAUSE: Duration = Duration::from_micros(100);
+
 /// Runs the pipeline on `rings` (with their interface names) until `stop` is set, applying
 /// configs that arrive on `reload`; returns the final counters.
 pub fn run(
@@ -460,12 +467,24 @@ pub fn run(
         .collect();
     let mut last_tick = Instant::now();
     let mut last_report = Instant::now();
-    let mut drops_seen = vec![0u64; rings.len()];
+    let mut seen = vec![RingStats::default(); rings.len()];
+    // Timer slack bounds how late the moderation sleep below wakes (default 50 us).
+    // SAFETY: prctl with integer arguments, for this thread only.
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 10_000, 0, 0, 0) };
     while !stop.load(Ordering::Relaxed) {
-        // SAFETY: fds is a valid array of pollfd.
-        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 100) };
+        let mut frames = 0;
         for (_, ring) in &mut rings {
-            ring.drain(|frame, _| pipeline.on_frame(frame, Instant::now()));
+            frames += ring.drain(|frame, _| pipeline.on_frame(frame, Instant::now()));
+        }
+        // Wake-up moderation, as NAPI does in the kernel: a ring that yields a batch is
+        // busy, so let the next batch gather for a moment instead of waking per frame
+        // (TPACKET_V2 signals every frame). An idle ring is polled and wakes the thread
+        // on its first frame, which keeps a lone attack's ban latency low.
+        if frames >= MODERATION_BATCH {
+            thread::sleep(MODERATION_PAUSE);
+        } else {
+            // SAFETY: fds is a valid array of pollfd.
+            unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 100) };
         }
         while let Ok(config) = reload.try_recv() {
             match pipeline.reconfigure(&config) {
@@ -479,22 +498,26 @@ pub fn run(
         if now.duration_since(last_tick) >= Duration::from_secs(1) {
             pipeline.tick(now);
             for (i, (iface, ring)) in rings.iter_mut().enumerate() {
-                let drops = ring.stats().drops;
-                pipeline
-                    .shared
-                    .metrics
+                let now_stats = ring.stats();
+                let metrics = &pipeline.shared.metrics;
+                let label = [iface.as_str()];
+                metrics
                     .ring_drops
-                    .with_label_values(&[iface.as_str()])
-                    .inc_by(drops - drops_seen[i]);
-                drops_seen[i] = drops;
+                    .with_label_values(&label)
+                    .inc_by(now_stats.drops - seen[i].drops);
+                metrics
+                    .capture_truncated
+                    .with_label_values(&label)
+                    .inc_by(now_stats.truncated - seen[i].truncated);
+                seen[i] = now_stats;
             }
             last_tick = now;
         }
         if now.duration_since(last_report) >= Duration::from_secs(60) {
-            tracing::info!(stats = ?pipeline.stats(), capture_drops = drops_seen.iter().sum::<u64>(), "inspection counters");
+            tracing::info!(stats = ?pipeline.stats(), capture = ?seen, "inspection counters");
             last_report = now;
         }
     }
-    tracing::info!(stats = ?pipeline.stats(), reassembly = ?pipeline.reassembly_stats(), capture_drops = drops_seen.iter().sum::<u64>(), "inspection stopped");
+    tracing::info!(stats = ?pipeline.stats(), reassembly = ?pipeline.reassembly_stats(), capture = ?seen, "inspection stopped");
     pipeline.stats()
 }

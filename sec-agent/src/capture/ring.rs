@@ -1,13 +1,20 @@
-//! An AF_PACKET socket with a TPACKET_V3 memory-mapped receive ring (the kernel's
-//! high-rate capture path, `Documentation/networking/packet_mmap.rst`), bound to one
-//! interface, with the `sec_agent_capture` socket filter attached before the bind so that
-//! no unfiltered packet ever enters the ring.
+//! An AF_PACKET socket with a memory-mapped receive ring (the kernel's high-rate capture
+//! path, `Documentation/networking/packet_mmap.rst`), bound to one interface, with the
+//! `sec_agent_capture` socket filter attached before the bind so that no unfiltered packet
+//! ever enters the ring.
 //!
-//! The ring is `blocks` blocks of `block_size` bytes. The kernel fills a block with
-//! variable-length frames and hands it to user space when it is full or when
-//! `block_timeout` has passed since its first frame; user space walks the block and hands
-//! it back. When no block is free the kernel drops the packet and counts it
-//! (`PACKET_STATISTICS`).
+//! Two ring layouts, chosen by [`RingVersion`]:
+//! - **TPACKET_V2** (per frame): fixed-size frame slots; the kernel wakes the reader for
+//!   every packet, so a request is inspected microseconds after it arrives. A packet larger
+//!   than a slot (a GRO/GSO aggregate) is copied whole to the socket's receive queue as
+//!   well (`PACKET_COPY_THRESH`, the slot says `TP_STATUS_COPY`) and read from there, in
+//!   ring order.
+//! - **TPACKET_V3** (per block): variable-length frames packed into blocks; the kernel wakes
+//!   the reader only when a block is full or `block_timeout` (at least 1 ms) has passed,
+//!   which adds up to that timeout to every ban.
+//!
+//! In both, `blocks` blocks of `block_size` bytes are shared with the kernel; when no slot is
+//! free the kernel drops the packet and counts it (`PACKET_STATISTICS`).
 
 use std::{
     io,
@@ -20,22 +27,35 @@ use std::{
 use anyhow::{Context as _, Result, bail};
 use aya::programs::SocketFilter;
 
+/// Ring layout (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RingVersion {
+    /// TPACKET_V2: a wake-up per packet, lowest latency.
+    V2,
+    /// TPACKET_V3: a wake-up per block, fewest wake-ups.
+    V3,
+}
+
 /// Ring geometry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RingConfig {
+    /// Layout.
+    pub version: RingVersion,
     /// Bytes per block: a power of two, a multiple of the page size, larger than the
     /// biggest frame (GSO frames on veth reach 64 KiB).
     pub block_size: u32,
     /// Number of blocks.
     pub blocks: u32,
-    /// Longest a partly filled block waits before user space sees it (1 ms granularity).
+    /// V3 only: longest a partly filled block waits before user space sees it (1 ms
+    /// granularity).
     pub block_timeout: Duration,
 }
 
 impl Default for RingConfig {
-    /// 128 blocks of 128 KiB (16 MiB), 1 ms block timeout (see `CaptureSection`).
+    /// TPACKET_V2, 128 blocks of 128 KiB (16 MiB) (see `CaptureSection`).
     fn default() -> Self {
         RingConfig {
+            version: RingVersion::V2,
             block_size: 128 << 10,
             blocks: 128,
             block_timeout: Duration::from_millis(1),
@@ -50,6 +70,11 @@ pub struct RingStats {
     pub packets: u64,
     /// Packets dropped because the ring was full.
     pub drops: u64,
+    /// V2: packets larger than a slot, read whole from the socket's receive queue.
+    pub copied: u64,
+    /// Packets handed on cut short: larger than a slot with the receive queue full (V2),
+    /// or larger than the copy buffer. Their flow sees a gap.
+    pub truncated: u64,
 }
 
 /// One interface's capture socket and ring.
@@ -57,14 +82,35 @@ pub struct PacketRing {
     fd: OwnedFd,
     map: NonNull<u8>,
     config: RingConfig,
-    next_block: u32,
+    /// Slot size: V2 frame slots; V3 only reports it to the kernel.
+    frame_size: u32,
+    /// Slots in the ring: V2 frames, V3 blocks.
+    slots: u32,
+    /// Next slot to read.
+    next: u32,
     stats: RingStats,
+    /// V2: where a packet larger than a slot is read from the receive queue.
+    copy_buf: Vec<u8>,
 }
 
 // SAFETY: the mapping is owned by this struct and only touched through &mut self.
 unsafe impl Send for PacketRing {}
 
-const FRAME_SIZE: u32 = 2048;
+/// Smallest slot (and V3's nominal frame size).
+const MIN_FRAME_SIZE: u32 = 1024;
+/// Largest V2 slot: bigger packets (GRO/GSO aggregates, loopback) take the copy path
+/// rather than making every slot that big.
+const MAX_FRAME_SIZE: u32 = 16 << 10;
+/// Slot room beyond the MTU: the kernel puts the MAC header at offset 66 (tpacket2_hdr
+/// and sockaddr_ll aligned to 16, then the network header aligned to 16), plus Ethernet
+/// and two in-band VLAN tags (22): 1500 bytes of MTU take a 1600-byte slot.
+const FRAME_OVERHEAD: u32 = 88;
+/// Largest packet the copy path reads whole (a 64 KiB GSO frame plus headers; BIG TCP
+/// aggregates beyond it are cut and counted).
+const COPY_BUF: usize = 128 << 10;
+/// Receive queue for the copy path; `SO_RCVBUFFORCE` (CAP_NET_ADMIN), else capped by
+/// `net.core.rmem_max`.
+const COPY_QUEUE_BYTES: libc::c_int = 8 << 20;
 
 impl PacketRing {
     /// Opens a ring on `iface` (in the caller's network namespace) with `filter` attached.
@@ -72,9 +118,9 @@ impl PacketRing {
     /// # Errors
     /// Unknown interface, missing CAP_NET_RAW, a geometry the kernel refuses, or mmap failure.
     pub fn open(iface: &str, config: RingConfig, filter: &SocketFilter) -> Result<PacketRing> {
-        if !config.block_size.is_power_of_two() || config.block_size < FRAME_SIZE {
+        if !config.block_size.is_power_of_two() || config.block_size < MAX_FRAME_SIZE {
             bail!(
-                "capture block size {} must be a power of two >= {FRAME_SIZE}",
+                "capture block size {} must be a power of two >= {MAX_FRAME_SIZE}",
                 config.block_size
             );
         }
@@ -87,22 +133,65 @@ impl PacketRing {
         }
         // SAFETY: fresh fd we own.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        setsockopt(
-            &fd,
-            libc::PACKET_VERSION,
-            &(libc::tpacket_versions::TPACKET_V3 as libc::c_int),
-        )
-        .context("PACKET_VERSION TPACKET_V3")?;
-        let req = libc::tpacket_req3 {
-            tp_block_size: config.block_size,
-            tp_block_nr: config.blocks,
-            tp_frame_size: FRAME_SIZE,
-            tp_frame_nr: config.block_size / FRAME_SIZE * config.blocks,
-            tp_retire_blk_tov: config.block_timeout.as_millis().clamp(1, u32::MAX as u128) as u32,
-            tp_sizeof_priv: 0,
-            tp_feature_req_word: 0,
+        let (frame_size, slots) = match config.version {
+            RingVersion::V2 => {
+                let frame_size = v2_frame_size(interface_mtu(&fd, iface)?);
+                setsockopt(
+                    &fd,
+                    libc::SOL_PACKET,
+                    libc::PACKET_VERSION,
+                    &(libc::tpacket_versions::TPACKET_V2 as libc::c_int),
+                )
+                .context("PACKET_VERSION TPACKET_V2")?;
+                setsockopt(
+                    &fd,
+                    libc::SOL_PACKET,
+                    libc::PACKET_COPY_THRESH,
+                    &1 as &libc::c_int,
+                )
+                .context("PACKET_COPY_THRESH")?;
+                setsockopt(
+                    &fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_RCVBUFFORCE,
+                    &COPY_QUEUE_BYTES,
+                )
+                .or_else(|_| setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &COPY_QUEUE_BYTES))
+                .context("SO_RCVBUF for the copy path")?;
+                let frames = config.block_size / frame_size * config.blocks;
+                let req = libc::tpacket_req {
+                    tp_block_size: config.block_size,
+                    tp_block_nr: config.blocks,
+                    tp_frame_size: frame_size,
+                    tp_frame_nr: frames,
+                };
+                setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_RX_RING, &req)
+                    .context("PACKET_RX_RING")?;
+                (frame_size, frames)
+            }
+            RingVersion::V3 => {
+                setsockopt(
+                    &fd,
+                    libc::SOL_PACKET,
+                    libc::PACKET_VERSION,
+                    &(libc::tpacket_versions::TPACKET_V3 as libc::c_int),
+                )
+                .context("PACKET_VERSION TPACKET_V3")?;
+                let req = libc::tpacket_req3 {
+                    tp_block_size: config.block_size,
+                    tp_block_nr: config.blocks,
+                    tp_frame_size: MIN_FRAME_SIZE,
+                    tp_frame_nr: config.block_size / MIN_FRAME_SIZE * config.blocks,
+                    tp_retire_blk_tov: config.block_timeout.as_millis().clamp(1, u32::MAX as u128)
+                        as u32,
+                    tp_sizeof_priv: 0,
+                    tp_feature_req_word: 0,
+                };
+                setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_RX_RING, &req)
+                    .context("PACKET_RX_RING")?;
+                (MIN_FRAME_SIZE, config.blocks)
+            }
         };
-        setsockopt(&fd, libc::PACKET_RX_RING, &req).context("PACKET_RX_RING")?;
         let len = config.block_size as usize * config.blocks as usize;
         // SAFETY: mapping the ring the kernel just allocated for this fd.
         let map = unsafe {
@@ -122,8 +211,14 @@ impl PacketRing {
             fd,
             map: NonNull::new(map.cast()).expect("mmap returned non-null"),
             config,
-            next_block: 0,
+            frame_size,
+            slots,
+            next: 0,
             stats: RingStats::default(),
+            copy_buf: match config.version {
+                RingVersion::V2 => vec![0; COPY_BUF],
+                RingVersion::V3 => Vec::new(),
+            },
         };
         filter
             .attach(ring.fd.as_fd())
@@ -148,12 +243,73 @@ impl PacketRing {
         Ok(ring)
     }
 
-    /// Hands every frame of every ready block to `f` (frame bytes, capture time as
-    /// seconds and nanoseconds since the epoch); returns how many frames were seen.
-    pub fn drain(&mut self, mut f: impl FnMut(&[u8], Duration)) -> usize {
+    /// Hands every frame the kernel has filled to `f` (frame bytes from the MAC header,
+    /// capture time since the epoch), in arrival order; returns how many frames were seen.
+    pub fn drain(&mut self, f: impl FnMut(&[u8], Duration)) -> usize {
+        match self.config.version {
+            RingVersion::V2 => self.drain_frames(f),
+            RingVersion::V3 => self.drain_blocks(f),
+        }
+    }
+
+    fn drain_frames(&mut self, mut f: impl FnMut(&[u8], Duration)) -> usize {
         let mut frames = 0;
         loop {
-            let block = self.block(self.next_block);
+            let slot = self.frame(self.next);
+            // SAFETY: slot points at a tpacket2_hdr inside the mapping; its first field is
+            // the status word the kernel and we hand the slot over with.
+            let status = unsafe { AtomicU32::from_ptr(slot.cast::<u32>()) };
+            let st = status.load(Ordering::Acquire);
+            if st & libc::TP_STATUS_USER == 0 {
+                return frames;
+            }
+            // SAFETY: the kernel handed this slot to us (TP_STATUS_USER); it stays ours until
+            // we write TP_STATUS_KERNEL back. tp_mac + tp_snaplen fit the slot by the
+            // kernel's own check; verified anyway.
+            unsafe {
+                let hdr = &*(slot as *const libc::tpacket2_hdr);
+                let at = Duration::new(hdr.tp_sec.into(), hdr.tp_nsec);
+                let (start, len) = (hdr.tp_mac as usize, hdr.tp_snaplen as usize);
+                let whole = st & libc::TP_STATUS_COPY != 0 && self.recv_copy(hdr.tp_len);
+                if whole {
+                    f(&self.copy_buf[..hdr.tp_len as usize], at);
+                    frames += 1;
+                } else if start + len <= self.frame_size as usize {
+                    if len < hdr.tp_len as usize {
+                        self.stats.truncated += 1;
+                    }
+                    f(std::slice::from_raw_parts(slot.add(start), len), at);
+                    frames += 1;
+                }
+            }
+            status.store(libc::TP_STATUS_KERNEL, Ordering::Release);
+            self.next = (self.next + 1) % self.slots;
+        }
+    }
+
+    /// Reads the whole copy of a slot's packet (`len` bytes on the wire) from the receive
+    /// queue into `copy_buf`; false when it is not there or does not fit.
+    fn recv_copy(&mut self, len: u32) -> bool {
+        // SAFETY: copy_buf is a writable buffer of its length.
+        let n = unsafe {
+            libc::recv(
+                self.fd.as_raw_fd(),
+                self.copy_buf.as_mut_ptr().cast(),
+                self.copy_buf.len(),
+                libc::MSG_DONTWAIT | libc::MSG_TRUNC,
+            )
+        };
+        if n < 0 || n as usize > self.copy_buf.len() || n as u32 != len {
+            return false;
+        }
+        self.stats.copied += 1;
+        true
+    }
+
+    fn drain_blocks(&mut self, mut f: impl FnMut(&[u8], Duration)) -> usize {
+        let mut frames = 0;
+        loop {
+            let block = self.block(self.next);
             // SAFETY: block points at a tpacket_block_desc inside the mapping.
             let status = unsafe { block_status(block) };
             if status.load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
@@ -184,7 +340,7 @@ impl PacketRing {
                 }
             }
             status.store(libc::TP_STATUS_KERNEL, Ordering::Release);
-            self.next_block = (self.next_block + 1) % self.config.blocks;
+            self.next = (self.next + 1) % self.slots;
         }
     }
 
@@ -208,6 +364,15 @@ impl PacketRing {
             self.stats.drops += u64::from(st.tp_drops);
         }
         self.stats
+    }
+
+    /// V2 slot `index`: slots never straddle blocks, so a block's tail may be unused.
+    fn frame(&self, index: u32) -> *mut u8 {
+        let per_block = self.config.block_size / self.frame_size;
+        let offset = (index / per_block) as usize * self.config.block_size as usize
+            + (index % per_block) as usize * self.frame_size as usize;
+        // SAFETY: index < slots, so the offset stays inside the mapping.
+        unsafe { self.map.as_ptr().add(offset) }
     }
 
     fn block(&self, index: u32) -> *mut u8 {
@@ -244,12 +409,37 @@ unsafe fn block_status<'a>(block: *mut u8) -> &'a AtomicU32 {
     unsafe { AtomicU32::from_ptr(std::ptr::addr_of_mut!((*desc).hdr.bh1.block_status)) }
 }
 
-fn setsockopt<T>(fd: &OwnedFd, name: libc::c_int, value: &T) -> io::Result<()> {
+/// V2 slot size for an interface MTU: the frame plus slot header, in 16-byte units
+/// (TPACKET_ALIGNMENT), between [`MIN_FRAME_SIZE`] and [`MAX_FRAME_SIZE`].
+fn v2_frame_size(mtu: u32) -> u32 {
+    (mtu.saturating_add(FRAME_OVERHEAD).div_ceil(16) * 16).clamp(MIN_FRAME_SIZE, MAX_FRAME_SIZE)
+}
+
+/// The interface's MTU (SIOCGIFMTU on any socket of the caller's namespace).
+fn interface_mtu(fd: &OwnedFd, iface: &str) -> Result<u32> {
+    // SAFETY: zeroed ifreq is valid; the name is copied in below, NUL-terminated.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    if iface.len() >= req.ifr_name.len() {
+        bail!("interface name {iface:?} too long");
+    }
+    for (d, s) in req.ifr_name.iter_mut().zip(iface.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFMTU reads ifr_name and writes ifr_mtu of a valid ifreq.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFMTU, &mut req) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error()).with_context(|| format!("MTU of {iface}"));
+    }
+    // SAFETY: SIOCGIFMTU filled the ifru_mtu member.
+    Ok(unsafe { req.ifr_ifru.ifru_mtu }.max(0) as u32)
+}
+
+fn setsockopt<T>(fd: &OwnedFd, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
     // SAFETY: value points at a T of the given size.
     let rc = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
-            libc::SOL_PACKET,
+            level,
             name,
             (value as *const T).cast(),
             size_of::<T>() as libc::socklen_t,
