@@ -37,6 +37,8 @@ const FLOOD_PACKETS: u64 = 1_000_000;
 const ROUNDS: usize = 3;
 /// Frames per live-frames batch (the kernel's default).
 const LIVE_BATCH: u32 = 64;
+/// Runs of one mechanism in one round before a lossy flood fails the section.
+const ATTEMPTS: u32 = 3;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mechanism {
@@ -98,13 +100,27 @@ pub fn flood(out: &mut String) -> Result<()> {
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); Mechanism::ALL.len()];
     for _ in 0..ROUNDS {
         for (i, m) in Mechanism::ALL.into_iter().enumerate() {
-            let (dropped, sent, secs) = run_one(&lab, m, &mut generator.ebpf, &frame)?;
-            if dropped < sent * 9 / 10 {
-                bail!(
-                    "{}: only {dropped} of {sent} flood packets were counted as dropped",
+            // A flood that loses frames before the mechanism sees them (the veth's XDP
+            // frame ring overflowing while its NAPI poll waits for the CPU) does not
+            // measure the mechanism: run it again, a bounded number of times.
+            let mut attempt = 1;
+            let (dropped, secs) = loop {
+                let (dropped, sent, secs) = run_one(&lab, m, &mut generator.ebpf, &frame)?;
+                if dropped >= sent * 9 / 10 {
+                    break (dropped, secs);
+                }
+                if attempt == ATTEMPTS {
+                    bail!(
+                        "{}: only {dropped} of {sent} flood packets were counted as dropped, {ATTEMPTS} times",
+                        m.name()
+                    );
+                }
+                eprintln!(
+                    "flood: {}: {dropped} of {sent} counted; frames lost before the hook, again",
                     m.name()
                 );
-            }
+                attempt += 1;
+            };
             rates[i].push(dropped as f64 / secs);
         }
     }
