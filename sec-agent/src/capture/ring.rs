@@ -425,8 +425,9 @@ fn interface_mtu(fd: &OwnedFd, iface: &str) -> Result<u32> {
     for (d, s) in req.ifr_name.iter_mut().zip(iface.bytes()) {
         *d = s as libc::c_char;
     }
-    // SAFETY: SIOCGIFMTU reads ifr_name and writes ifr_mtu of a valid ifreq.
-    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFMTU, &mut req) };
+    // SAFETY: SIOCGIFMTU reads ifr_name and writes ifr_mtu of a valid ifreq. (The request
+    // number is an int on musl, an unsigned long on glibc.)
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFMTU as _, &mut req) };
     if rc != 0 {
         return Err(io::Error::last_os_error()).with_context(|| format!("MTU of {iface}"));
     }
