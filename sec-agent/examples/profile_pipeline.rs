@@ -1,5 +1,5 @@
-//! Callgrind driver: `profile_pipeline <payload|full|sqli> <passes>` runs the stage over the
-//! mixed corpus `passes` times. Instructions per request = (run of 12 − run of 2) / (10 × corpus).
+//! Callgrind driver: `profile_pipeline <full|parse|normalize|payload|sqli> <passes>` runs the
+//! stage over the mixed corpus `passes` times. Instructions per request = (run of 12 − run of 2) / (10 × corpus).
 
 use std::{hint::black_box, net::IpAddr, time::Instant};
 
@@ -29,6 +29,16 @@ fn main() {
             "full" => {
                 for r in &raw {
                     total += corpus::inspect(black_box(r), &mut detections, source, &mut findings);
+                }
+            }
+            "parse" => {
+                for r in &raw {
+                    total += usize::from(parse_request(black_box(r), &Limits::default()).is_some());
+                }
+            }
+            "normalize" => {
+                for m in &msgs {
+                    total += Inspection::of(black_box(m)).fields().len();
                 }
             }
             "payload" => {

@@ -78,12 +78,26 @@ pub fn percent_decode(input: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
 }
 
 /// [`percent_decode`] then [`text`]: the decoded value as text.
+#[inline]
 pub fn decode_text(input: &[u8], plus_is_space: bool) -> Cow<'_, str> {
-    if is_plain(input, plus_is_space) {
-        // SAFETY: a plain input is ASCII (`is_plain` refuses every byte >= 0x80), so UTF-8;
-        // validating it again costs about as much as the decoding check itself.
-        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(input) });
+    match plain(input, plus_is_space) {
+        Some(s) => Cow::Borrowed(s),
+        None => decode_slow(input, plus_is_space),
     }
+}
+
+/// `input` as text when it [`is_plain`]: then neither [`decode_text`] nor
+/// [`html_entities`] would change it (it holds no `%`, `+` meaning a space, `&` or NUL).
+#[inline]
+pub fn plain(input: &[u8], plus_is_space: bool) -> Option<&str> {
+    // SAFETY: a plain input is ASCII (`is_plain` refuses every byte >= 0x80), so UTF-8;
+    // validating it again costs about as much as the decoding check itself.
+    is_plain(input, plus_is_space).then(|| unsafe { std::str::from_utf8_unchecked(input) })
+}
+
+/// [`decode_text`] of a value that is not plain: out of line, most values are plain.
+#[inline(never)]
+pub fn decode_slow(input: &[u8], plus_is_space: bool) -> Cow<'_, str> {
     match percent_decode(input, plus_is_space) {
         Cow::Borrowed(b) => text(b),
         Cow::Owned(v) => Cow::Owned(match String::from_utf8(v) {
@@ -96,6 +110,7 @@ pub fn decode_text(input: &[u8], plus_is_space: bool) -> Cow<'_, str> {
 
 /// Whether no decoder would change `input`: ASCII without `%`, `&`, NUL (or `+` when it
 /// means a space). One pass without branches, where the decoders take one each.
+#[inline]
 pub fn is_plain(input: &[u8], plus_is_space: bool) -> bool {
     let plus = if plus_is_space { b'+' } else { b'%' };
     let special = input.iter().fold(false, |any, &b| {
@@ -106,6 +121,7 @@ pub fn is_plain(input: &[u8], plus_is_space: bool) -> bool {
 
 /// Decodes HTML character references: `&#NN;`, `&#xHH;` (also without the `;`, as browsers
 /// accept) and the named ones that matter for markup and quoting.
+#[inline]
 pub fn html_entities(input: &str) -> Cow<'_, str> {
     // Most values are short: a plain loop beats setting up `memchr`.
     let has_amp = if input.len() < 64 {
@@ -116,6 +132,12 @@ pub fn html_entities(input: &str) -> Cow<'_, str> {
     if !has_amp {
         return Cow::Borrowed(input);
     }
+    Cow::Owned(decode_entities(input))
+}
+
+/// [`html_entities`] of a value holding a `&`: out of line, most values have none.
+#[inline(never)]
+fn decode_entities(input: &str) -> String {
     const NAMED: &[(&str, char)] = &[
         ("lt", '<'),
         ("gt", '>'),
@@ -178,31 +200,55 @@ pub fn html_entities(input: &str) -> Cow<'_, str> {
         }
     }
     out.push_str(rest);
-    Cow::Owned(out)
+    out
 }
 
 /// Decodes a value that looks like base64 (standard or URL-safe alphabet, at least 16
 /// characters) when the result is printable UTF-8 text; `None` otherwise. Only text is of
 /// interest: an attack hidden in base64 must still be text when decoded.
 pub fn base64_text(value: &str) -> Option<String> {
-    const MIN_LEN: usize = 16;
-    if value.len() < MIN_LEN {
-        return None; // Most values: decided before trimming.
+    base64_text_with(value, str::to_owned)
+}
+
+/// Shortest value [`base64_text`] decodes (trailing `=` aside).
+const BASE64_MIN_LEN: usize = 16;
+
+/// [`base64_text`], handing the decoded text to `f` instead of allocating it: values that
+/// look like base64 but are not text (tokens, `application/json`) cost no allocation.
+#[inline]
+pub fn base64_text_with<R>(value: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
+    if value.len() < BASE64_MIN_LEN {
+        return None; // Most values: decided before anything else.
     }
+    base64_decode(value, f)
+}
+
+fn base64_decode<R>(value: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
     let v = value.trim_end_matches('=');
-    if v.len() < MIN_LEN || v.len() % 4 == 1 {
+    if v.len() < BASE64_MIN_LEN || v.len() % 4 == 1 {
         return None;
     }
-    // Most values fail on the alphabet: find out before allocating.
+    // Most values fail on the alphabet: find out before decoding.
     if !v
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'/' | b'_'))
     {
         return None;
     }
+    // Decoded on the stack when short, which is what most values are.
+    const STACK: usize = 192;
+    let len = v.len() * 3 / 4;
+    let mut on_stack = [0u8; STACK];
+    let mut on_heap;
+    let out = if len <= STACK {
+        &mut on_stack[..len]
+    } else {
+        on_heap = vec![0u8; len];
+        &mut on_heap[..]
+    };
     let mut bits = 0u32;
     let mut nbits = 0;
-    let mut out = Vec::with_capacity(v.len() * 3 / 4);
+    let mut n = 0;
     for b in v.bytes() {
         let six = match b {
             b'A'..=b'Z' => b - b'A',
@@ -215,14 +261,15 @@ pub fn base64_text(value: &str) -> Option<String> {
         nbits += 6;
         if nbits >= 8 {
             nbits -= 8;
-            out.push((bits >> nbits) as u8);
+            out[n] = (bits >> nbits) as u8;
+            n += 1;
         }
     }
-    let text = String::from_utf8(out).ok()?;
+    let text = std::str::from_utf8(&out[..n]).ok()?;
     let printable = text
         .chars()
         .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'));
-    printable.then_some(text)
+    printable.then(|| f(text))
 }
 
 /// Lossy UTF-8 with NUL bytes removed (C-string truncation tricks such as
@@ -381,6 +428,23 @@ mod tests {
             assert_eq!(normalize_path(input), want, "{input}");
             let canonical = normalize_path(input) == input;
             assert_eq!(is_canonical(input), canonical, "{input}");
+        }
+    }
+
+    #[test]
+    fn plain_values_are_left_alone_by_every_decoder() {
+        for v in ["abc", "a+b", "/x/y.z?q", "O'Brien <b>", ""] {
+            for plus in [false, true] {
+                let Some(p) = plain(v.as_bytes(), plus) else {
+                    assert!(plus && v.contains('+'), "{v}");
+                    continue;
+                };
+                assert_eq!(decode_text(v.as_bytes(), plus), p);
+                assert_eq!(html_entities(p), p);
+            }
+        }
+        for v in ["a%20b", "a&amp;b", "a\0b", "é"] {
+            assert_eq!(plain(v.as_bytes(), false), None, "{v}");
         }
     }
 

@@ -11,10 +11,12 @@
 pub mod decode;
 mod json;
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 use crate::parse::{Head, Message};
-use decode::{base64_text, decode_text, html_entities, normalize_path_into, text};
+use decode::{
+    base64_text_with, decode_slow, decode_text, html_entities, normalize_path_into, plain, text,
+};
 
 /// Where in the request a value was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -119,24 +121,48 @@ pub struct Inspection {
 /// itself an anomaly the flood and size limits deal with).
 const MAX_FIELDS: usize = 512;
 
-/// Headers whose values are structural or secret and not inspected as `headers_values`.
-const SKIPPED_HEADERS: &[&str] = &[
-    "host",
-    "content-length",
-    "connection",
-    "accept",
-    "accept-encoding",
-    "accept-language",
-    "cache-control",
-    "pragma",
-    "upgrade-insecure-requests",
-    "authorization",
-    "proxy-authorization",
-    "if-none-match",
-    "if-modified-since",
-    "cookie",
-    "user-agent",
-];
+/// What [`Inspection::of`] does with a header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HeaderKind {
+    Cookie,
+    UserAgent,
+    Host,
+    /// Structural or secret (`Accept`, `Authorization`, ...): not inspected.
+    Skipped,
+    /// A `headers_values` field.
+    Inspected,
+}
+
+/// The [`HeaderKind`] of a header `name`: lowercased once on the stack, then compared
+/// whole (a case-insensitive comparison with each name of the list costs more than the
+/// rest of a header's normalization).
+fn header_kind(name: &str) -> HeaderKind {
+    const LONGEST: usize = "upgrade-insecure-requests".len();
+    let mut lower = [0u8; LONGEST];
+    let Some(lower) = lower.get_mut(..name.len()) else {
+        return HeaderKind::Inspected;
+    };
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    match &*lower {
+        b"cookie" => HeaderKind::Cookie,
+        b"user-agent" => HeaderKind::UserAgent,
+        b"host" => HeaderKind::Host,
+        b"content-length"
+        | b"connection"
+        | b"accept"
+        | b"accept-encoding"
+        | b"accept-language"
+        | b"cache-control"
+        | b"pragma"
+        | b"upgrade-insecure-requests"
+        | b"authorization"
+        | b"proxy-authorization"
+        | b"if-none-match"
+        | b"if-modified-since" => HeaderKind::Skipped,
+        _ => HeaderKind::Inspected,
+    }
+}
 
 impl Inspection {
     /// Decodes a request into its fields.
@@ -146,22 +172,15 @@ impl Inspection {
         };
         let (method, target) = (line.method(), line.target());
         // Decoding only shrinks a value; base64 copies are rare enough to grow for. The
-        // target counts twice (the decoded path and the canonical one), the User-Agent too
-        // (the field and the header as sent).
+        // target counts twice (the decoded path and the canonical one); the User-Agent as
+        // sent is its field's text.
         let size = method.len()
             + 2 * target.len()
             + 1
             + request.body.len()
             + request
                 .headers()
-                .map(|(n, v)| {
-                    let copies = if n.eq_ignore_ascii_case("user-agent") {
-                        2
-                    } else {
-                        1
-                    };
-                    n.len() + copies * v.len()
-                })
+                .map(|(n, v)| n.len() + v.len())
                 .sum::<usize>();
         let mut b = Builder {
             text: String::with_capacity(size),
@@ -169,8 +188,7 @@ impl Inspection {
         };
         let method = b.intern(method);
         let (raw_path, query) = split_target(target);
-        let path = decode_text(raw_path.as_bytes(), false);
-        b.push(Location::Path, "", &path);
+        let path = b.push_decoded(Location::Path, "", raw_path.as_bytes(), false);
         let start = b.text.len();
         normalize_path_into(&path, &mut b.text);
         let path = Span {
@@ -183,17 +201,22 @@ impl Inspection {
         let mut user_agent = None;
         let mut host = None;
         for (name, value) in request.headers() {
-            let is = |h: &str| name.eq_ignore_ascii_case(h);
-            if is("cookie") {
-                b.cookies(value);
-            } else if is("user-agent") {
-                let ua = text(value);
-                b.push(Location::UserAgent, name, &ua);
-                user_agent = Some(b.intern(&ua));
-            } else if is("host") {
-                host = Some(b.intern(&text(value)));
-            } else if !SKIPPED_HEADERS.iter().any(|h| is(h)) {
-                b.push_decoded(Location::HeadersValues, name, value, false);
+            match header_kind(name) {
+                HeaderKind::Cookie => b.cookies(value),
+                HeaderKind::UserAgent => {
+                    let ua = text(value);
+                    let field = b.push(Location::UserAgent, name, &ua);
+                    // The header as sent is its field's text unless entities were decoded.
+                    user_agent = Some(match field {
+                        Some(s) if b.text[s.start..s.end] == *ua => s,
+                        _ => b.intern(&ua),
+                    });
+                }
+                HeaderKind::Host => host = Some(b.intern(&text(value))),
+                HeaderKind::Skipped => {}
+                HeaderKind::Inspected => {
+                    b.push_decoded(Location::HeadersValues, name, value, false);
+                }
             }
         }
         b.body(request);
@@ -306,24 +329,41 @@ impl Builder {
         }
     }
 
-    fn push(&mut self, location: Location, name: &str, value: &str) {
+    /// Adds a percent-decoded value, decoding its HTML character references; returns the
+    /// span of the field's value, if added.
+    fn push(&mut self, location: Location, name: &str, value: &str) -> Option<Span> {
+        self.push_text(location, name, &html_entities(value))
+    }
+
+    /// Adds a value decoded of everything, and its base64-decoded copy if it has one;
+    /// returns the span of the field's value, if added.
+    fn push_text(&mut self, location: Location, name: &str, value: &str) -> Option<Span> {
         if self.slots.len() >= MAX_FIELDS || value.is_empty() {
-            return;
+            return None;
         }
-        let value = html_entities(value);
-        let b64 = base64_text(&value);
         let name = self.intern(name);
-        let value = self.intern(&value);
+        let value = self.intern(value);
         self.slots.push(Slot {
             location,
             name,
             value,
             from_base64: false,
         });
-        if let Some(decoded) = b64
-            && self.slots.len() < MAX_FIELDS
-        {
-            let value = self.intern(&html_entities(&decode_text(decoded.as_bytes(), false)));
+        if self.slots.len() < MAX_FIELDS {
+            self.push_base64(location, name, value);
+        }
+        Some(value)
+    }
+
+    /// The base64-decoded copy of the field valued `value`, when it is text.
+    fn push_base64(&mut self, location: Location, name: Span, value: Span) {
+        // Only text that decodes is copied out: most candidates (tokens, media types) are
+        // not text, and cost no allocation.
+        let decoded = base64_text_with(&self.text[value.start..value.end], |decoded| {
+            html_entities(&decode_text(decoded.as_bytes(), false)).into_owned()
+        });
+        if let Some(decoded) = decoded {
+            let value = self.intern(&decoded);
             self.slots.push(Slot {
                 location,
                 name,
@@ -333,9 +373,26 @@ impl Builder {
         }
     }
 
-    fn push_decoded(&mut self, location: Location, name: &str, raw: &[u8], plus_is_space: bool) {
-        let value = decode_text(raw, plus_is_space);
-        self.push(location, name, &value);
+    /// Adds a raw value, decoded; returns it percent-decoded (see [`decode_text`]).
+    fn push_decoded<'r>(
+        &mut self,
+        location: Location,
+        name: &str,
+        raw: &'r [u8],
+        plus_is_space: bool,
+    ) -> Cow<'r, str> {
+        // Most values are plain: no decoder would change them, nor need to look.
+        match plain(raw, plus_is_space) {
+            Some(value) => {
+                self.push_text(location, name, value);
+                Cow::Borrowed(value)
+            }
+            None => {
+                let value = decode_slow(raw, plus_is_space);
+                self.push(location, name, &value);
+                value
+            }
+        }
     }
 
     /// `a=1&b=2` pairs (query strings and urlencoded bodies).
@@ -348,8 +405,7 @@ impl Builder {
                 Some(eq) => (&pair[..eq], &pair[eq + 1..]),
                 None => (pair, &b""[..]),
             };
-            let name = decode_text(k, true);
-            self.push(names, "", &name);
+            let name = self.push_decoded(names, "", k, true);
             self.push_decoded(values, &name, v, true);
         }
     }
@@ -380,7 +436,9 @@ impl Builder {
             match serde_json::from_slice::<json::Json<'_>>(&request.body) {
                 Ok(json) => self.json(&json, ""),
                 // Truncated or invalid JSON: inspect it as text rather than not at all.
-                Err(_) => self.push_decoded(Location::PostValues, "", &request.body, false),
+                Err(_) => {
+                    self.push_decoded(Location::PostValues, "", &request.body, false);
+                }
             }
         } else if media.starts_with("text/") || media.is_empty() || media == "application/xml" {
             self.push_decoded(Location::PostValues, "", &request.body, false);
@@ -399,10 +457,11 @@ impl Builder {
             }
             Json::Array(items) => items.iter().for_each(|v| self.json(v, key)),
             Json::String(s) => {
-                let decoded = decode_text(s.as_bytes(), false);
-                self.push(Location::JsonValues, key, &decoded);
+                self.push_decoded(Location::JsonValues, key, s.as_bytes(), false);
             }
-            Json::Number(n) => self.push(Location::JsonValues, key, &n.to_string()),
+            Json::Number(n) => {
+                self.push(Location::JsonValues, key, &n.to_string());
+            }
             Json::Other => {}
         }
     }

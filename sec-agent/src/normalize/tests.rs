@@ -133,3 +133,45 @@ fn json_members_in_map_order_last_duplicate_wins() {
         ]
     );
 }
+
+#[test]
+fn header_kinds_follow_the_skipped_list() {
+    const SKIPPED_HEADERS: &[&str] = &[
+        "host",
+        "content-length",
+        "connection",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "pragma",
+        "upgrade-insecure-requests",
+        "authorization",
+        "proxy-authorization",
+        "if-none-match",
+        "if-modified-since",
+        "cookie",
+        "user-agent",
+    ];
+    for h in SKIPPED_HEADERS {
+        for name in [h.to_string(), h.to_ascii_uppercase()] {
+            let want = match *h {
+                "cookie" => HeaderKind::Cookie,
+                "user-agent" => HeaderKind::UserAgent,
+                "host" => HeaderKind::Host,
+                _ => HeaderKind::Skipped,
+            };
+            assert_eq!(header_kind(&name), want, "{name}");
+        }
+    }
+    for name in [
+        "Referer",
+        "X-Forwarded-For",
+        "Content-Type",
+        "Origin",
+        "hosts",
+        "cookies",
+    ] {
+        assert_eq!(header_kind(name), HeaderKind::Inspected, "{name}");
+    }
+}
