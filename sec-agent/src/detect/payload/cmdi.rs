@@ -58,7 +58,9 @@ pub fn check(value: &str) -> Option<Match> {
     }
     let b = value.as_bytes();
     let mut i = 0;
-    while i < b.len() {
+    // Separators are rare: jump from one byte that may start one to the next.
+    while let Some(p) = b[i..].iter().position(|&c| SEPARATOR_START[usize::from(c)]) {
+        i += p;
         let sep_len = separator(b, i);
         if sep_len == 0 {
             i += 1;
@@ -81,6 +83,18 @@ pub fn check(value: &str) -> Option<Match> {
     }
     None
 }
+
+/// The bytes [`separator`] may find a separator at.
+static SEPARATOR_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let starts = b";\n`|&$";
+    let mut i = 0;
+    while i < starts.len() {
+        t[starts[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// Length of a shell separator or substitution opener at `i` (0 if none).
 fn separator(b: &[u8], i: usize) -> usize {
@@ -228,6 +242,16 @@ mod tests {
         ];
         let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
         assert!(missed.is_empty(), "missed: {missed:?}");
+    }
+
+    #[test]
+    fn separators_start_only_at_marked_bytes() {
+        for c in 0..=255u8 {
+            for next in [c, b'(', b'x'] {
+                let found = separator(&[c, next], 0) > 0;
+                assert!(!found || SEPARATOR_START[usize::from(c)], "{c} {next}");
+            }
+        }
     }
 
     #[test]

@@ -116,21 +116,50 @@ impl Class {
 /// values that could carry it: most fields (ids, words, numbers) hold none of the
 /// characters any injection needs, and skipping them is what keeps the pipeline fast.
 #[derive(Clone, Copy, Default)]
-struct Shape(u8);
+struct Shape(u32);
 
-const QUOTE: u8 = 1;
-const LT: u8 = 2;
-const COLON: u8 = 4;
-const SHELL: u8 = 8;
-const SLASH: u8 = 16;
-const SQL: u8 = 32;
+const QUOTE: u32 = 1;
+const LT: u32 = 2;
+const COLON: u32 = 4;
+const SHELL: u32 = 8;
+const SLASH: u32 = 16;
+const SQL: u32 = 32;
 /// A `.`: without one there is no `..` to look for.
-const DOT: u8 = 64;
-/// A byte that starts one of [`SQL_KEYWORDS`]: without one there is no keyword to look for.
-const SQL_KEYWORD: u8 = 128;
+const DOT: u32 = 64;
+/// The letters of [`SQL_KEYWORDS`], one bit each from bit 8 on: a value can only hold a
+/// keyword whose every letter it holds, in either case.
+const SQL_LETTERS: &[u8; 13] = b"unioselctrdgp";
+
+/// The bit of `c` (lowercase) among [`SQL_LETTERS`], 0 if it is none of them.
+const fn letter_bit(c: u8) -> u32 {
+    let mut i = 0;
+    while i < SQL_LETTERS.len() {
+        if SQL_LETTERS[i] == c {
+            return 1 << (8 + i);
+        }
+        i += 1;
+    }
+    0
+}
+
+/// Each of [`SQL_KEYWORDS`] as the [`letter_bit`]s of its letters.
+static SQL_KEYWORD_LETTERS: [u32; SQL_KEYWORDS.len()] = {
+    let mut masks = [0; SQL_KEYWORDS.len()];
+    let mut k = 0;
+    while k < SQL_KEYWORDS.len() {
+        let w = SQL_KEYWORDS[k].as_bytes();
+        let mut i = 0;
+        while i < w.len() {
+            masks[k] |= letter_bit(w[i]);
+            i += 1;
+        }
+        k += 1;
+    }
+    masks
+};
 
 /// `table` with `bit` set on every byte of `bytes` (a `const` loop: no iterators in const).
-const fn mark(mut table: [u8; 256], bytes: &[u8], bit: u8) -> [u8; 256] {
+const fn mark(mut table: [u32; 256], bytes: &[u8], bit: u32) -> [u32; 256] {
     let mut i = 0;
     while i < bytes.len() {
         table[bytes[i] as usize] |= bit;
@@ -140,8 +169,8 @@ const fn mark(mut table: [u8; 256], bytes: &[u8], bit: u8) -> [u8; 256] {
 }
 
 /// The [`Shape`] bits of each byte: one load and one `or` per byte.
-static BYTE_SHAPE: [u8; 256] = {
-    let mut t = [0u8; 256];
+static BYTE_SHAPE: [u32; 256] = {
+    let mut t = [0u32; 256];
     t[b'`' as usize] = QUOTE | SHELL;
     t[b'\'' as usize] = QUOTE;
     t[b'"' as usize] = QUOTE;
@@ -153,10 +182,9 @@ static BYTE_SHAPE: [u8; 256] = {
     t = mark(t, b"=>#-(@", SQL);
     t[b'.' as usize] = DOT;
     let mut i = 0;
-    while i < 256 {
-        if SQL_KEYWORD_START[i] {
-            t[i] |= SQL_KEYWORD;
-        }
+    while i < SQL_LETTERS.len() {
+        let c = SQL_LETTERS[i];
+        t = mark(t, &[c, c.to_ascii_uppercase()], letter_bit(c));
         i += 1;
     }
     t
@@ -166,7 +194,7 @@ impl Shape {
     fn of(value: &str) -> Shape {
         let bits = value
             .bytes()
-            .fold(0u8, |bits, b| bits | BYTE_SHAPE[usize::from(b)]);
+            .fold(0, |bits, b| bits | BYTE_SHAPE[usize::from(b)]);
         // Quotes, shell separators and `<` are SQL operators too.
         let sql = if bits & (QUOTE | SHELL | LT) != 0 {
             SQL
@@ -176,14 +204,21 @@ impl Shape {
         Shape(bits | sql)
     }
 
-    fn has(self, bits: u8) -> bool {
+    fn has(self, bits: u32) -> bool {
         self.0 & bits != 0
+    }
+
+    /// Whether the value holds every letter of one of [`SQL_KEYWORDS`].
+    fn has_sql_keyword_letters(self) -> bool {
+        SQL_KEYWORD_LETTERS.iter().any(|&m| self.0 & m == m)
     }
 
     fn plausible(self, class: Class, value: &str) -> bool {
         match class {
             // Without quotes or operators only `1 UNION SELECT 1`-style input is left.
-            Class::Sqli => self.has(SQL) || self.has(SQL_KEYWORD) && has_sql_keyword(value),
+            Class::Sqli => {
+                self.has(SQL) || self.has_sql_keyword_letters() && has_sql_keyword(value)
+            }
             Class::Xss => self.has(LT | COLON | QUOTE),
             Class::Cmdi => self.has(SHELL) || self.has(QUOTE) && find(value, "() {").is_some(),
             Class::Traversal => self.has(SLASH) || self.has(DOT) && find(value, "..").is_some(),
@@ -295,6 +330,19 @@ impl Detection for Payload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_keyword_has_its_letters() {
+        for w in SQL_KEYWORDS {
+            for v in [w.to_string(), w.to_ascii_uppercase(), format!("1 {w} x")] {
+                assert!(Shape::of(&v).has_sql_keyword_letters(), "{v}");
+            }
+            assert!(w.bytes().all(|c| letter_bit(c) != 0), "{w}");
+        }
+        for v in ["shoes", "/products", "category", "okhttp/4.12.0"] {
+            assert!(!Shape::of(v).has_sql_keyword_letters(), "{v}");
+        }
+    }
 
     #[test]
     fn the_prefilter_lets_every_attack_shape_through() {

@@ -220,7 +220,8 @@ fn script_scheme_at_start(lower: &str) -> Option<usize> {
 /// followed by a new event-handler attribute.
 fn attribute_breakout(lower: &str) -> Option<(usize, usize)> {
     let b = lower.as_bytes();
-    for (q, _) in lower.match_indices(['"', '\'']) {
+    // Byte positions of the quotes: ASCII bytes are never part of another character.
+    for q in (0..b.len()).filter(|&i| matches!(b[i], b'"' | b'\'')) {
         let mut i = q + 1;
         // Attributes may follow one another before the handler.
         let mut seen_sep = false;
@@ -248,7 +249,7 @@ fn attribute_breakout(lower: &str) -> Option<(usize, usize)> {
 /// an operator, then a sink call.
 fn script_breakout(lower: &str) -> Option<(usize, usize)> {
     let b = lower.as_bytes();
-    for (q, _) in lower.match_indices(['"', '\'', '`']) {
+    for q in (0..b.len()).filter(|&i| matches!(b[i], b'"' | b'\'' | b'`')) {
         let mut i = q + 1;
         let mut ops = 0;
         while i < b.len() && (b[i].is_ascii_whitespace() || b"-+;,*/|&})]!^~%<>=(".contains(&b[i]))
