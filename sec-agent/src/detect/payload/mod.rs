@@ -104,7 +104,7 @@ impl Class {
             // Header values such as Accept lists and cookies rarely hold shell syntax, but
             // they do reach CGI scripts and loggers: inspected everywhere.
             Class::Cmdi => cmdi::check(value),
-            Class::Traversal => traversal::check(value, location == Path),
+            Class::Traversal => traversal::check_shaped(value, location == Path, shape.0),
             // Referer and Origin carry URLs of every kind legitimately.
             Class::Ssrf if matches!(location, HeadersValues | UserAgent | Path) => None,
             Class::Ssrf => ssrf::check(value),
@@ -116,50 +116,54 @@ impl Class {
 /// values that could carry it: most fields (ids, words, numbers) hold none of the
 /// characters any injection needs, and skipping them is what keeps the pipeline fast.
 #[derive(Clone, Copy, Default)]
-struct Shape(u32);
+struct Shape(u64);
 
-const QUOTE: u32 = 1;
-const LT: u32 = 2;
-const COLON: u32 = 4;
-const SHELL: u32 = 8;
-const SLASH: u32 = 16;
-const SQL: u32 = 32;
+const QUOTE: u64 = 1;
+const LT: u64 = 2;
+const COLON: u64 = 4;
+const SHELL: u64 = 8;
+const SLASH: u64 = 16;
+const SQL: u64 = 32;
 /// A `.`: without one there is no `..` to look for.
-const DOT: u32 = 64;
-/// The letters of [`SQL_KEYWORDS`], one bit each from bit 8 on: a value can only hold a
-/// keyword whose every letter it holds, in either case.
-const SQL_LETTERS: &[u8; 13] = b"unioselctrdgp";
+const DOT: u64 = 64;
+/// An `_` (in `id_rsa`).
+const UNDERSCORE: u64 = 128;
 
-/// The bit of `c` (lowercase) among [`SQL_LETTERS`], 0 if it is none of them.
-const fn letter_bit(c: u8) -> u32 {
-    let mut i = 0;
-    while i < SQL_LETTERS.len() {
-        if SQL_LETTERS[i] == c {
-            return 1 << (8 + i);
-        }
-        i += 1;
+/// The bit of an ASCII letter, either case, from bit 8 on (0 for other bytes): a value can
+/// only hold a word whose every letter it holds.
+const fn letter_bit(c: u8) -> u64 {
+    if c.is_ascii_alphabetic() {
+        1 << (8 + (c.to_ascii_lowercase() - b'a'))
+    } else {
+        0
     }
-    0
 }
 
-/// Each of [`SQL_KEYWORDS`] as the [`letter_bit`]s of its letters.
-static SQL_KEYWORD_LETTERS: [u32; SQL_KEYWORDS.len()] = {
-    let mut masks = [0; SQL_KEYWORDS.len()];
+/// The shape bits of every value that holds `word` (ignoring ASCII case, and `/` and `\`
+/// alike, as the checkers do): a value whose shape lacks one of them cannot hold it.
+const fn word_shape(word: &[u8]) -> u64 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < word.len() {
+        bits |= BYTE_SHAPE[word[i] as usize];
+        i += 1;
+    }
+    bits
+}
+
+/// Each of [`SQL_KEYWORDS`] as its [`word_shape`].
+static SQL_KEYWORD_SHAPES: [u64; SQL_KEYWORDS.len()] = {
+    let mut shapes = [0; SQL_KEYWORDS.len()];
     let mut k = 0;
     while k < SQL_KEYWORDS.len() {
-        let w = SQL_KEYWORDS[k].as_bytes();
-        let mut i = 0;
-        while i < w.len() {
-            masks[k] |= letter_bit(w[i]);
-            i += 1;
-        }
+        shapes[k] = word_shape(SQL_KEYWORDS[k].as_bytes());
         k += 1;
     }
-    masks
+    shapes
 };
 
 /// `table` with `bit` set on every byte of `bytes` (a `const` loop: no iterators in const).
-const fn mark(mut table: [u32; 256], bytes: &[u8], bit: u32) -> [u32; 256] {
+const fn mark(mut table: [u64; 256], bytes: &[u8], bit: u64) -> [u64; 256] {
     let mut i = 0;
     while i < bytes.len() {
         table[bytes[i] as usize] |= bit;
@@ -169,8 +173,8 @@ const fn mark(mut table: [u32; 256], bytes: &[u8], bit: u32) -> [u32; 256] {
 }
 
 /// The [`Shape`] bits of each byte: one load and one `or` per byte.
-static BYTE_SHAPE: [u32; 256] = {
-    let mut t = [0u32; 256];
+static BYTE_SHAPE: [u64; 256] = {
+    let mut t = [0u64; 256];
     t[b'`' as usize] = QUOTE | SHELL;
     t[b'\'' as usize] = QUOTE;
     t[b'"' as usize] = QUOTE;
@@ -181,11 +185,11 @@ static BYTE_SHAPE: [u32; 256] = {
     t[b'\\' as usize] = SLASH;
     t = mark(t, b"=>#-(@", SQL);
     t[b'.' as usize] = DOT;
-    let mut i = 0;
-    while i < SQL_LETTERS.len() {
-        let c = SQL_LETTERS[i];
-        t = mark(t, &[c, c.to_ascii_uppercase()], letter_bit(c));
-        i += 1;
+    t[b'_' as usize] = UNDERSCORE;
+    let mut c = 0;
+    while c < 256 {
+        t[c] |= letter_bit(c as u8);
+        c += 1;
     }
     t
 };
@@ -204,13 +208,13 @@ impl Shape {
         Shape(bits | sql)
     }
 
-    fn has(self, bits: u32) -> bool {
+    fn has(self, bits: u64) -> bool {
         self.0 & bits != 0
     }
 
-    /// Whether the value holds every letter of one of [`SQL_KEYWORDS`].
+    /// Whether the value has the [`word_shape`] of one of [`SQL_KEYWORDS`].
     fn has_sql_keyword_letters(self) -> bool {
-        SQL_KEYWORD_LETTERS.iter().any(|&m| self.0 & m == m)
+        SQL_KEYWORD_SHAPES.iter().any(|&m| self.0 & m == m)
     }
 
     fn plausible(self, class: Class, value: &str) -> bool {
@@ -337,7 +341,6 @@ mod tests {
             for v in [w.to_string(), w.to_ascii_uppercase(), format!("1 {w} x")] {
                 assert!(Shape::of(&v).has_sql_keyword_letters(), "{v}");
             }
-            assert!(w.bytes().all(|c| letter_bit(c) != 0), "{w}");
         }
         for v in ["shoes", "/products", "category", "okhttp/4.12.0"] {
             assert!(!Shape::of(v).has_sql_keyword_letters(), "{v}");

@@ -61,6 +61,28 @@ const WRAPPERS: &[&str] = &[
 /// slashes), matched case-insensitively in one pass: most values name none of them and
 /// then only the climbs (`../`) are left to look at, without building a lowercase copy.
 static NAMES: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    // A full DFA: a table lookup per byte, the cheapest scan for a few hundred states.
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(name_variants())
+        .expect("fixed patterns build")
+});
+
+/// The [`word_shape`](super::word_shape) of each name: a value whose shape has none of
+/// them names none (most paths and header values), and is not searched for names.
+static NAME_SHAPES: LazyLock<Vec<u64>> = LazyLock::new(|| {
+    let mut shapes: Vec<u64> = name_variants()
+        .iter()
+        .map(|v| super::word_shape(v.as_bytes()))
+        .collect();
+    shapes.sort_unstable();
+    shapes.dedup();
+    shapes
+});
+
+/// The patterns of [`NAMES`].
+fn name_variants() -> Vec<String> {
     let mut variants = Vec::new();
     for name in SENSITIVE.iter().chain(SECRETS_AFTER_CLIMB).chain(WRAPPERS) {
         let mut forms = vec![String::new()];
@@ -73,13 +95,13 @@ static NAMES: LazyLock<AhoCorasick> = LazyLock::new(|| {
         }
         variants.extend(forms);
     }
-    // A full DFA: a table lookup per byte, the cheapest scan for a few hundred states.
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(variants)
-        .expect("fixed patterns build")
-});
+    variants
+}
+
+/// Whether a value of shape `shape` may hold one of [`NAMES`].
+fn may_name(shape: u64) -> bool {
+    NAME_SHAPES.iter().any(|&m| shape & m == m)
+}
 
 fn is_slash(b: u8) -> bool {
     b == b'/' || b == b'\\'
@@ -87,6 +109,12 @@ fn is_slash(b: u8) -> bool {
 
 /// Checks a value (`in_path`: the request path itself, where browsers never send `..`).
 pub fn check(value: &str, in_path: bool) -> Option<Match> {
+    check_shaped(value, in_path, u64::MAX)
+}
+
+/// [`check`], given the shape bits of `value` (or more: `u64::MAX` searches every value
+/// for names).
+pub(super) fn check_shaped(value: &str, in_path: bool, shape: u64) -> Option<Match> {
     if value.len() < 3 {
         return None;
     }
@@ -95,7 +123,7 @@ pub fn check(value: &str, in_path: bool) -> Option<Match> {
     let b = value.as_bytes();
     // Every climb rule needs a `..`; most values have none and skip to the names.
     let Some(first_dot_dot) = super::find(value, "..") else {
-        return if NAMES.is_match(value) {
+        return if may_name(shape) && NAMES.is_match(value) {
             named_file(value, 0)
         } else {
             None
@@ -123,7 +151,8 @@ pub fn check(value: &str, in_path: bool) -> Option<Match> {
             ));
         }
     }
-    if NAMES.is_match(value)
+    if may_name(shape)
+        && NAMES.is_match(value)
         && let Some(m) = named_file(value, climbs)
     {
         return Some(m);
@@ -171,6 +200,19 @@ fn named_file(value: &str, climbs: usize) -> Option<Match> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_name_shapes_let_every_name_through() {
+        use super::super::Shape;
+        for v in name_variants() {
+            for form in [v.clone(), v.to_ascii_uppercase(), format!("x/../../{v}?q")] {
+                let shape = Shape::of(&form).0;
+                assert!(may_name(shape), "{form}");
+                assert_eq!(check_shaped(&form, false, shape), check(&form, false));
+            }
+        }
+        assert!(!may_name(Shape::of("/api/comments").0));
+    }
 
     #[test]
     fn attacks_match() {
