@@ -69,17 +69,23 @@ static NAMES: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("fixed patterns build")
 });
 
-/// The [`word_shape`](super::word_shape) of each name: a value whose shape has none of
-/// them names none (most paths and header values), and is not searched for names.
-static NAME_SHAPES: LazyLock<Vec<u64>> = LazyLock::new(|| {
-    let mut shapes: Vec<u64> = name_variants()
-        .iter()
-        .map(|v| super::word_shape(v.as_bytes()))
-        .collect();
-    shapes.sort_unstable();
-    shapes.dedup();
+/// The [`word_shape`](super::word_shape) of each name (`/` and `\\` have the same): a
+/// value whose shape has none of them names none (most paths and header values), and is
+/// not searched for names.
+static NAME_SHAPES: [u64; SENSITIVE.len() + SECRETS_AFTER_CLIMB.len() + WRAPPERS.len()] = {
+    let mut shapes = [0; SENSITIVE.len() + SECRETS_AFTER_CLIMB.len() + WRAPPERS.len()];
+    let lists = [SENSITIVE, SECRETS_AFTER_CLIMB, WRAPPERS];
+    let (mut l, mut n) = (0, 0);
+    while l < lists.len() {
+        let mut i = 0;
+        while i < lists[l].len() {
+            shapes[n] = super::word_shape(lists[l][i].as_bytes());
+            (i, n) = (i + 1, n + 1);
+        }
+        l += 1;
+    }
     shapes
-});
+};
 
 /// The patterns of [`NAMES`].
 fn name_variants() -> Vec<String> {
@@ -100,7 +106,10 @@ fn name_variants() -> Vec<String> {
 
 /// Whether a value of shape `shape` may hold one of [`NAMES`].
 fn may_name(shape: u64) -> bool {
-    NAME_SHAPES.iter().any(|&m| shape & m == m)
+    // Without branches: the compiler compares several shapes at once.
+    NAME_SHAPES
+        .iter()
+        .fold(false, |any, &m| any | (shape & m == m))
 }
 
 fn is_slash(b: u8) -> bool {
