@@ -214,7 +214,9 @@ impl Shape {
 
     /// Whether the value has the [`word_shape`] of one of [`SQL_KEYWORDS`].
     fn has_sql_keyword_letters(self) -> bool {
-        SQL_KEYWORD_SHAPES.iter().any(|&m| self.0 & m == m)
+        SQL_KEYWORD_SHAPES
+            .iter()
+            .fold(false, |any, &m| any | (self.0 & m == m))
     }
 
     fn plausible(self, class: Class, value: &str) -> bool {
