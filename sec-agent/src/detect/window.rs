@@ -15,7 +15,7 @@ use std::{
 };
 
 use crate::{
-    lru_table::LruTable,
+    lru_table::{LruTable, seeded_fast_hasher},
     sources::{SourceKey, source_key},
 };
 
@@ -30,7 +30,9 @@ struct Buckets {
 
 /// Counters for up to `capacity` sources (least recently seen evicted).
 pub struct SourceWindows {
-    sources: LruTable<SourceKey, Buckets>,
+    /// Hashed with keyed foldhash, not SipHash: one lookup per request (flood) or error
+    /// response (enumeration) on the inspection path.
+    sources: LruTable<SourceKey, Buckets, foldhash::quality::SeedableRandomState>,
     window: Duration,
     epoch: Instant,
 }
@@ -39,7 +41,7 @@ impl SourceWindows {
     /// Counters over `window`, for at most `capacity` sources.
     pub fn new(window: Duration, capacity: usize) -> Self {
         SourceWindows {
-            sources: LruTable::new(capacity),
+            sources: LruTable::with_hasher(capacity, seeded_fast_hasher()),
             window: window.max(Duration::from_millis(1)),
             epoch: Instant::now(),
         }
