@@ -87,6 +87,8 @@ pub struct Pipeline {
     stats: PipelineStats,
     /// Events of the current frame or tick, buffers kept from one to the next.
     pending: Vec<(FlowKey, HttpEvent)>,
+    /// The last request's inspection, kept for its buffers (see [`Inspection::refill`]).
+    inspection: Inspection,
     /// One flow's events, before they get their key in `pending`.
     flow_events: Vec<HttpEvent>,
     sockdiag_warned: bool,
@@ -126,6 +128,7 @@ impl Pipeline {
             ignore_paths: config.detections.ignore_paths.clone(),
             stats: PipelineStats::default(),
             pending: Vec::new(),
+            inspection: Inspection::default(),
             flow_events: Vec::new(),
             sockdiag_warned: false,
         })
@@ -257,7 +260,8 @@ impl Pipeline {
         self.shared
             .sources
             .update(key.client.ip(), |s| s.requests += 1);
-        let inspection = Inspection::of(request);
+        let mut inspection = std::mem::take(&mut self.inspection);
+        inspection.refill(request);
         let ignored = self
             .ignore_paths
             .iter()
@@ -283,6 +287,7 @@ impl Pipeline {
             fields.insert("rejected".into(), json!(rejected));
             self.events.write("request", fields);
         }
+        self.inspection = inspection;
     }
 
     fn act(

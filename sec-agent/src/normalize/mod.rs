@@ -100,7 +100,8 @@ struct Slot {
 /// What the detections look at for one request.
 ///
 /// Every string (the request's method, host, path and user agent, and the fields) lives in
-/// one text buffer: a request costs two allocations.
+/// one text buffer: a request costs two allocations, none when [`Inspection::refill`]
+/// reuses them.
 #[derive(Clone, Default)]
 pub struct Inspection {
     /// See [`Inspection::method`].
@@ -167,8 +168,28 @@ fn header_kind(name: &str) -> HeaderKind {
 impl Inspection {
     /// Decodes a request into its fields.
     pub fn of(request: &Message) -> Inspection {
+        let mut inspection = Inspection::default();
+        inspection.refill(request);
+        inspection
+    }
+
+    /// Replaces this inspection with that of `request`, as [`Inspection::of`] does, reusing
+    /// its buffers: a caller that inspects request after request allocates only when a
+    /// request is larger than every one before it.
+    pub fn refill(&mut self, request: &Message) {
+        let (mut text_buf, mut slots) = (
+            std::mem::take(&mut self.text),
+            std::mem::take(&mut self.slots),
+        );
+        text_buf.clear();
+        slots.clear();
         let Head::Request(line) = &request.head else {
-            return Inspection::default();
+            *self = Inspection {
+                text: text_buf,
+                slots,
+                ..Inspection::default()
+            };
+            return;
         };
         let (method, target) = (line.method(), line.target());
         // Decoding only shrinks a value; base64 copies are rare enough to grow for. The
@@ -182,9 +203,11 @@ impl Inspection {
                 .headers()
                 .map(|(n, v)| n.len() + v.len())
                 .sum::<usize>();
+        text_buf.reserve(size);
+        slots.reserve(16);
         let mut b = Builder {
-            text: String::with_capacity(size),
-            slots: Vec::with_capacity(16),
+            text: text_buf,
+            slots,
         };
         let method = b.intern(method);
         let (raw_path, query) = split_target(target);
@@ -220,14 +243,14 @@ impl Inspection {
             }
         }
         b.body(request);
-        Inspection {
+        *self = Inspection {
             method,
             host,
             path,
             user_agent,
             text: b.text,
             slots: b.slots,
-        }
+        };
     }
 
     fn str(&self, span: Span) -> &str {

@@ -175,3 +175,22 @@ fn header_kinds_follow_the_skipped_list() {
         assert_eq!(header_kind(name), HeaderKind::Inspected, "{name}");
     }
 }
+
+#[test]
+fn refill_matches_a_fresh_inspection() {
+    fn view(i: &Inspection) -> (String, Option<String>, String, Option<String>, Vec<String>) {
+        (
+            i.method().to_string(),
+            i.host().map(str::to_string),
+            i.path().to_string(),
+            i.user_agent().map(str::to_string),
+            i.fields().map(|f| format!("{f:?}")).collect(),
+        )
+    }
+    let mut reused = Inspection::default();
+    for raw in crate::parse::corpus::mixed() {
+        let msg = request(&raw);
+        reused.refill(&msg);
+        assert_eq!(view(&reused), view(&Inspection::of(&msg)));
+    }
+}

@@ -46,16 +46,22 @@ pub fn inspect(
     source: std::net::IpAddr,
     findings: &mut Vec<crate::detect::Finding>,
 ) -> usize {
+    // The inspection's buffers are reused from request to request, as the pipeline does.
+    thread_local! {
+        static INSPECTION: std::cell::RefCell<crate::normalize::Inspection> = Default::default();
+    }
     findings.clear();
     let msg = super::parse_request(raw, &super::Limits::default()).expect("corpus request parses");
-    let inspection = crate::normalize::Inspection::of(&msg);
-    let info = crate::detect::RequestInfo {
-        source,
-        now: std::time::Instant::now(),
-        inspection: &inspection,
-    };
-    for d in detections.iter_mut() {
-        d.on_request(&info, findings);
-    }
+    INSPECTION.with_borrow_mut(|inspection| {
+        inspection.refill(&msg);
+        let info = crate::detect::RequestInfo {
+            source,
+            now: std::time::Instant::now(),
+            inspection,
+        };
+        for d in detections.iter_mut() {
+            d.on_request(&info, findings);
+        }
+    });
     findings.len()
 }
