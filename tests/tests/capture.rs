@@ -6,6 +6,7 @@ use std::{
     io::{Read as _, Write as _},
     net::{IpAddr, SocketAddr},
     thread,
+    time::{Duration, Instant},
 };
 
 use aya::programs::SocketFilter;
@@ -74,18 +75,26 @@ fn transfer_captured_whole(test: &str, version: RingVersion) {
     let mut isn = None;
     let mut data = Vec::new();
     let mut largest = 0;
-    ring.drain(|frame, _| {
-        largest = largest.max(frame.len());
-        let seg = decode(frame).expect("a TCP segment");
-        if seg.src != server_addr {
-            return;
-        }
-        if seg.flags.has(TcpFlags::SYN) {
-            isn = Some(seg.seq);
-        } else if !seg.payload.is_empty() {
-            data.push((seg.seq, seg.payload.to_vec()));
-        }
-    });
+    let mut bytes = 0;
+    // A V3 block reaches user space when its retire timer fires (1 ms), so drain until the
+    // whole transfer is in, for a bounded time.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while bytes < BYTES && Instant::now() < deadline {
+        ring.drain(|frame, _| {
+            largest = largest.max(frame.len());
+            let seg = decode(frame).expect("a TCP segment");
+            if seg.src != server_addr {
+                return;
+            }
+            if seg.flags.has(TcpFlags::SYN) {
+                isn = Some(seg.seq);
+            } else if !seg.payload.is_empty() {
+                bytes += seg.payload.len();
+                data.push((seg.seq, seg.payload.to_vec()));
+            }
+        });
+        thread::sleep(Duration::from_millis(5));
+    }
     let isn = isn.expect("the server's SYN-ACK was captured");
     let mut covered = vec![false; BYTES];
     for (seq, payload) in data {
