@@ -109,10 +109,10 @@ fn payload_class_unfiltered(b: Bencher, class: &str) {
 #[divan::bench]
 fn full_pipeline(b: Bencher) {
     let mut detections = registry();
-    let mut findings = Vec::new();
+    let mut inspector = corpus::Inspector::default();
     b.counter(requests()).bench_local(|| {
         for raw in RAW.iter() {
-            corpus::inspect(black_box(raw), &mut detections, SOURCE, &mut findings);
+            inspector.inspect(black_box(raw), &mut detections, SOURCE);
         }
     });
 }

@@ -1,11 +1,11 @@
 //! Callgrind driver: `profile_pipeline <full|parse|normalize|payload|sqli> <passes>` runs the
 //! stage over the mixed corpus `passes` times. Instructions per request = (run of 12 − run of 2) / (10 × corpus).
 
-use std::{hint::black_box, net::IpAddr, time::Instant};
+use std::{hint::black_box, net::IpAddr};
 
 use sec_agent::{
     config::DetectionsConfig,
-    detect::{self, RequestInfo, payload::sqli},
+    detect::{self, payload::sqli},
     normalize::Inspection,
     parse::{Limits, corpus, parse_request},
 };
@@ -17,7 +17,7 @@ fn main() {
     let raw = corpus::mixed();
     let source = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
     let mut detections = detect::registry(&DetectionsConfig::default()).unwrap();
-    let mut findings = Vec::new();
+    let mut inspector = corpus::Inspector::default();
     let msgs: Vec<_> = raw
         .iter()
         .map(|r| parse_request(r, &Limits::default()).unwrap())
@@ -28,7 +28,7 @@ fn main() {
         match mode.as_str() {
             "full" => {
                 for r in &raw {
-                    total += corpus::inspect(black_box(r), &mut detections, source, &mut findings);
+                    total += inspector.inspect(black_box(r), &mut detections, source);
                 }
             }
             "parse" => {
@@ -46,16 +46,7 @@ fn main() {
                     .iter_mut()
                     .find(|d| d.kind().name() == "payload")
                     .unwrap();
-                for inspection in &inspections {
-                    let info = RequestInfo {
-                        source,
-                        now: Instant::now(),
-                        inspection,
-                    };
-                    d.on_request(&info, &mut findings);
-                    total += findings.len();
-                    findings.clear();
-                }
+                total += corpus::detect_each(d.as_mut(), black_box(&inspections), source);
             }
             "one" => {
                 let mut s = sqli::Scratch::default();

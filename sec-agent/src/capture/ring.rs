@@ -86,6 +86,8 @@ pub struct PacketRing {
     frame_size: u32,
     /// Slots in the ring: V2 frames, V3 blocks.
     slots: u32,
+    /// V2 frame slots per block (slots never straddle blocks).
+    per_block: u32,
     /// Next slot to read.
     next: u32,
     stats: RingStats,
@@ -213,6 +215,7 @@ impl PacketRing {
             config,
             frame_size,
             slots,
+            per_block: config.block_size / frame_size,
             next: 0,
             stats: RingStats::default(),
             copy_buf: match config.version {
@@ -283,7 +286,7 @@ impl PacketRing {
                 }
             }
             status.store(libc::TP_STATUS_KERNEL, Ordering::Release);
-            self.next = (self.next + 1) % self.slots;
+            self.advance();
         }
     }
 
@@ -340,7 +343,7 @@ impl PacketRing {
                 }
             }
             status.store(libc::TP_STATUS_KERNEL, Ordering::Release);
-            self.next = (self.next + 1) % self.slots;
+            self.advance();
         }
     }
 
@@ -366,11 +369,18 @@ impl PacketRing {
         self.stats
     }
 
+    /// Moves to the next slot, wrapping at the end of the ring.
+    fn advance(&mut self) {
+        self.next += 1;
+        if self.next == self.slots {
+            self.next = 0;
+        }
+    }
+
     /// V2 slot `index`: slots never straddle blocks, so a block's tail may be unused.
     fn frame(&self, index: u32) -> *mut u8 {
-        let per_block = self.config.block_size / self.frame_size;
-        let offset = (index / per_block) as usize * self.config.block_size as usize
-            + (index % per_block) as usize * self.frame_size as usize;
+        let offset = (index / self.per_block) as usize * self.config.block_size as usize
+            + (index % self.per_block) as usize * self.frame_size as usize;
         // SAFETY: index < slots, so the offset stays inside the mapping.
         unsafe { self.map.as_ptr().add(offset) }
     }

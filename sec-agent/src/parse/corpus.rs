@@ -35,33 +35,58 @@ pub fn mixed() -> Vec<Vec<u8>> {
 }
 
 /// The benchmarks' unit of work, the inspection path of the agent without capture and
-/// reassembly: parses one raw request, normalizes it and runs every detection on it.
-/// Returns the number of findings (left in `findings`, which is cleared first).
-///
-/// # Panics
-/// When `raw` is not a complete request (the corpus always is).
-pub fn inspect(
-    raw: &[u8],
-    detections: &mut [Box<dyn crate::detect::Detection>],
-    source: std::net::IpAddr,
-    findings: &mut Vec<crate::detect::Finding>,
-) -> usize {
-    // The inspection's buffers are reused from request to request, as the pipeline does.
-    thread_local! {
-        static INSPECTION: std::cell::RefCell<crate::normalize::Inspection> = Default::default();
+/// reassembly. Keeps its buffers from one request to the next, as the pipeline does.
+#[derive(Default)]
+pub struct Inspector {
+    inspection: crate::normalize::Inspection,
+    findings: Vec<crate::detect::Finding>,
+}
+
+impl Inspector {
+    /// Parses one raw request, normalizes it and runs every detection on it; returns the
+    /// number of findings.
+    ///
+    /// # Panics
+    /// When `raw` is not a complete request (the corpus always is).
+    pub fn inspect(
+        &mut self,
+        raw: &[u8],
+        detections: &mut [Box<dyn crate::detect::Detection>],
+        source: std::net::IpAddr,
+    ) -> usize {
+        let msg =
+            super::parse_request(raw, &super::Limits::default()).expect("corpus request parses");
+        self.inspection.refill(&msg);
+        self.findings.clear();
+        let info = crate::detect::RequestInfo {
+            source,
+            now: std::time::Instant::now(),
+            inspection: &self.inspection,
+        };
+        for d in detections.iter_mut() {
+            d.on_request(&info, &mut self.findings);
+        }
+        self.findings.len()
     }
-    findings.clear();
-    let msg = super::parse_request(raw, &super::Limits::default()).expect("corpus request parses");
-    INSPECTION.with_borrow_mut(|inspection| {
-        inspection.refill(&msg);
+}
+
+/// Runs one detection on each of `inspections`; returns the number of findings.
+pub fn detect_each(
+    detection: &mut dyn crate::detect::Detection,
+    inspections: &[crate::normalize::Inspection],
+    source: std::net::IpAddr,
+) -> usize {
+    let mut findings = Vec::new();
+    let mut total = 0;
+    for inspection in inspections {
         let info = crate::detect::RequestInfo {
             source,
             now: std::time::Instant::now(),
             inspection,
         };
-        for d in detections.iter_mut() {
-            d.on_request(&info, findings);
-        }
-    });
-    findings.len()
+        detection.on_request(&info, &mut findings);
+        total += findings.len();
+        findings.clear();
+    }
+    total
 }

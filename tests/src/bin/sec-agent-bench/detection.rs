@@ -5,7 +5,7 @@ use std::{fmt::Write as _, net::IpAddr, time::Instant};
 use anyhow::Result;
 use sec_agent::{
     config::DetectionsConfig,
-    detect::{self, RequestInfo},
+    detect,
     normalize::Inspection,
     parse::{Limits, Message, corpus, parse_request},
 };
@@ -29,10 +29,10 @@ pub fn detection_throughput(out: &mut String) -> Result<()> {
     let mut normalize_only = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();
-        let mut findings = Vec::new();
+        let mut inspector = corpus::Inspector::default();
         for _ in 0..rounds {
             for raw in &requests {
-                corpus::inspect(raw, &mut detections, source, &mut findings);
+                inspector.inspect(raw, &mut detections, source);
             }
         }
         full.push((rounds * requests.len()) as f64 / t.elapsed().as_secs_f64());
@@ -56,19 +56,10 @@ pub fn detection_throughput(out: &mut String) -> Result<()> {
     let mut per_detection = Vec::new();
     for d in detections.iter_mut() {
         let mut rates = Vec::new();
-        let mut findings = Vec::new();
         for _ in 0..RUNS {
             let t = Instant::now();
             for _ in 0..rounds {
-                for inspection in &inspections {
-                    let info = RequestInfo {
-                        source,
-                        now: Instant::now(),
-                        inspection,
-                    };
-                    d.on_request(&info, &mut findings);
-                    findings.clear();
-                }
+                std::hint::black_box(corpus::detect_each(d.as_mut(), &inspections, source));
             }
             rates.push((rounds * inspections.len()) as f64 / t.elapsed().as_secs_f64());
         }
