@@ -1,6 +1,6 @@
 //! The capture ring against the kernel: the `sec_agent_capture` socket filter and a ring of
 //! each version on a lab veth, a 1 MiB TCP transfer the kernel sends as GSO aggregates far
-//! larger than a TPACKET_V2 slot, and every byte of it captured once, unaltered.
+//! larger than a TPACKET_V2 slot, and every byte of it captured, unaltered.
 
 use std::{
     io::{Read as _, Write as _},
@@ -73,13 +73,14 @@ fn transfer_captured_whole(test: &str, version: RingVersion) {
 
     let server_addr = SocketAddr::new(SERVER_V4.parse::<IpAddr>().unwrap(), PORT);
     let mut isn = None;
-    let mut data = Vec::new();
+    let mut covered = vec![false; BYTES];
+    let mut missing = BYTES;
     let mut largest = 0;
-    let mut bytes = 0;
     // A V3 block reaches user space when its retire timer fires (1 ms), so drain until the
-    // whole transfer is in, for a bounded time.
+    // whole transfer is in, for a bounded time. The ring keeps arrival order: the SYN-ACK
+    // comes before any data.
     let deadline = Instant::now() + Duration::from_secs(2);
-    while bytes < BYTES && Instant::now() < deadline {
+    while missing > 0 && Instant::now() < deadline {
         ring.drain(|frame, _| {
             largest = largest.max(frame.len());
             let seg = decode(frame).expect("a TCP segment");
@@ -88,23 +89,19 @@ fn transfer_captured_whole(test: &str, version: RingVersion) {
             }
             if seg.flags.has(TcpFlags::SYN) {
                 isn = Some(seg.seq);
-            } else if !seg.payload.is_empty() {
-                bytes += seg.payload.len();
-                data.push((seg.seq, seg.payload.to_vec()));
+                return;
+            }
+            let isn = isn.expect("the server's SYN-ACK is captured before its data");
+            let start = seg.seq.wrapping_sub(isn).wrapping_sub(1) as usize;
+            for (i, &b) in seg.payload.iter().enumerate() {
+                assert_eq!(b, pattern(start + i), "byte {} as captured", start + i);
+                if !std::mem::replace(&mut covered[start + i], true) {
+                    missing -= 1;
+                }
             }
         });
         thread::sleep(Duration::from_millis(5));
     }
-    let isn = isn.expect("the server's SYN-ACK was captured");
-    let mut covered = vec![false; BYTES];
-    for (seq, payload) in data {
-        let start = seq.wrapping_sub(isn).wrapping_sub(1) as usize;
-        for (i, &b) in payload.iter().enumerate() {
-            assert_eq!(b, pattern(start + i), "byte {} as captured", start + i);
-            covered[start + i] = true;
-        }
-    }
-    let missing = covered.iter().filter(|c| !**c).count();
     let stats = ring.stats();
     assert_eq!(missing, 0, "bytes never captured; ring {stats:?}");
     assert_eq!(stats.drops, 0, "ring drops");

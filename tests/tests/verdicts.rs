@@ -20,6 +20,15 @@ const XDP_PASS: u32 = 2;
 const BANNED_V4: [u8; 4] = [198, 51, 100, 7];
 const CLEAN_V4: [u8; 4] = [198, 51, 100, 8];
 const ALLOWED_V4: [u8; 4] = [198, 51, 100, 9];
+/// Allowlisted and matched by no rule.
+const ALLOWED_ONLY_V4: [u8; 4] = [198, 51, 100, 11];
+/// Allowlisted inside the range-banned 2001:db8:0:1::/64.
+fn allowed_in_range() -> [u8; 16] {
+    let mut a = [0u8; 16];
+    a[..8].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1]);
+    a[15] = 0x05;
+    a
+}
 
 fn v6(last: u16) -> [u8; 16] {
     let mut a = [0u8; 16];
@@ -30,7 +39,7 @@ fn v6(last: u16) -> [u8; 16] {
 
 /// The program loaded with small maps in a private bpffs, with the rules every case uses:
 /// BANNED_V4 and 2001:db8::7 banned, 2001:db8:0:1::/64 range-banned, ALLOWED_V4 allowlisted
-/// and banned, TCP port 22 restricted.
+/// and banned, ALLOWED_ONLY_V4 and `allowed_in_range()` allowlisted, TCP port 22 restricted.
 struct Harness {
     loaded: Loaded,
     expected: HashMap<Verdict, u64>,
@@ -53,7 +62,13 @@ impl Harness {
             _pad: 0,
         };
         let maps = &mut loaded.maps;
-        maps.allow(Target::Addr(ALLOWED_V4.into()).net()).unwrap();
+        for a in [
+            ALLOWED_V4.into(),
+            ALLOWED_ONLY_V4.into(),
+            allowed_in_range().into(),
+        ] {
+            maps.allow(Target::Addr(a).net()).unwrap();
+        }
         for t in [
             Target::Addr(BANNED_V4.into()),
             Target::Addr(ALLOWED_V4.into()),
@@ -196,6 +211,14 @@ fn ipv4_options_and_fragments_find_the_right_port() {
         &eth(&[], ETH_P_IP, &allowed),
         Verdict::PassAllowlist,
     );
+    // It is consulted only when a rule would drop: a source no rule matches is a plain
+    // pass, and `pass_allowlist` counts only the packets the allowlist saved.
+    let allowed_only = ipv4(ALLOWED_ONLY_V4, UDP, &[], 0, &l4(53));
+    h.expect(
+        "allowlisted, no rule",
+        &eth(&[], ETH_P_IP, &allowed_only),
+        Verdict::Pass,
+    );
     h.check_counters();
 }
 
@@ -223,6 +246,15 @@ fn ipv6_extension_headers_ranges_and_expiry() {
         "first IPv6 fragment to TCP 22",
         &eth(&[], ETH_P_IPV6, &first_frag),
         Verdict::DropRestrictedPort,
+    );
+    h.expect(
+        "allowlisted inside a banned range",
+        &eth(
+            &[],
+            ETH_P_IPV6,
+            &ipv6(allowed_in_range(), &[], UDP, &l4(53)),
+        ),
+        Verdict::PassAllowlist,
     );
     let mut in_range = [0u8; 16];
     in_range[..8].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1]);

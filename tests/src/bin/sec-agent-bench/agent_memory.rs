@@ -99,11 +99,17 @@ pub fn agent_memory(out: &mut String) -> Result<()> {
     }
     let at_100k = rows[1].1;
     let at_1m = rows[2].1;
-    let met = if at_100k <= 64.0 { "met" } else { "not met" };
-    let flat = if at_1m <= at_100k * 1.1 + 1.0 {
-        "yes"
-    } else {
-        "no"
+    // A figure counts only when the agent inspected (nearly) every source it was fed.
+    let fed = |i: usize| rows[i].2 >= f64::from(rows[i].0) * 0.99;
+    let met = match (fed(1), at_100k <= 64.0) {
+        (false, _) => "not shown: the agent inspected fewer sources than it was fed",
+        (true, true) => "met",
+        (true, false) => "not met",
+    };
+    let flat = match (fed(2), at_1m <= at_100k * 1.1 + 1.0) {
+        (false, _) => "not shown",
+        (true, true) => "yes",
+        (true, false) => "no",
     };
     let _ = writeln!(
         out,

@@ -73,7 +73,7 @@ pub fn latency(out: &mut String) -> Result<()> {
     );
     let _ = writeln!(
         out,
-        "| `ring_version` | trials with a drop | p50 | p99 | max | no drop within {} ms | probes dropped by XDP |",
+        "| `ring_version` | trials with a drop | p50 | p99 | max | no drop within {} ms | XDP `drop_banned` packets |",
         TRIAL_LIMIT.as_millis()
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|");
@@ -101,7 +101,7 @@ pub fn latency(out: &mut String) -> Result<()> {
     );
     let _ = writeln!(
         out,
-        "What sets the figure: with TPACKET_V2 the kernel wakes the agent for every captured frame, so the attack is parsed, detected and banned (one exact-ban map update) tens of microseconds after it reaches the server's interface; the rest is the wake-up of an idle CPU on this virtual machine, and its tail. With TPACKET_V3 the agent reads a block at a time, and under light traffic the kernel hands a block over when its retire timer fires, 1 ms after the block's first frame (the smallest timeout it takes): every ban waits up to that long.\n"
+        "What sets the figure: with TPACKET_V2 the kernel wakes the agent for every captured frame, so the attack is parsed, detected and banned (one exact-ban map update) as soon as the agent's thread runs; what the median adds to that is mostly the wake-up of the agent's idle CPU on this virtual machine, and the tail is scheduling. With TPACKET_V3 the agent reads a block at a time, and under light traffic the kernel hands a block over when its retire timer fires, 1 ms after the block's first frame (the smallest timeout it takes): every ban waits up to that long.\n"
     );
     Ok(())
 }

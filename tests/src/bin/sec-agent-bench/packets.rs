@@ -145,6 +145,9 @@ impl RawSender {
                 })
                 .collect();
             let mut done = 0;
+            // The device queue may be full for a moment (ENOBUFS): retry, briefly and for a
+            // bounded time.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
             while done < msgs.len() {
                 // SAFETY: valid fd and initialised headers from `done` on.
                 let n = unsafe {
@@ -157,7 +160,10 @@ impl RawSender {
                 };
                 if n < 0 {
                     let e = std::io::Error::last_os_error();
-                    if e.raw_os_error() == Some(libc::ENOBUFS) {
+                    if e.raw_os_error() == Some(libc::ENOBUFS)
+                        && std::time::Instant::now() < deadline
+                    {
+                        std::thread::sleep(std::time::Duration::from_micros(100));
                         continue;
                     }
                     bail!("sendmmsg: {e}");

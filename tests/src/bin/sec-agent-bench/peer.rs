@@ -118,7 +118,7 @@ pub fn peer(out: &mut String) -> Result<()> {
     let met = if worst <= 1.0 { "met" } else { "not met" };
     let _ = writeln!(
         out,
-        "\nsec-agent checks more per packet than xdp-filter's IP program: allowlist (LPM trie), restricted ports, exact bans, range bans (LPM trie) and the rate limiter's config. xdp-filter looks up the source and destination in one per-CPU hash and counts hits per rule.\n\nTarget: no more than xdp-filter for the same job: worst ratio {worst:.2}, **{met}**.\n"
+        "\nsec-agent checks more per packet than xdp-filter's IP program: restricted ports, exact bans, range bans (LPM trie) and the rate limiter's config, and walks its allowlist (LPM trie) for a packet a rule would drop. xdp-filter looks up the source and destination in one per-CPU hash and counts hits per rule.\n\nTarget: no more than xdp-filter for the same job: worst ratio {worst:.2}, **{met}**.\n"
     );
     Ok(())
 }
