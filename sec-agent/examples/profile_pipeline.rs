@@ -48,33 +48,7 @@ fn main() {
                     .unwrap();
                 total += corpus::detect_each(d.as_mut(), black_box(&inspections), source);
             }
-            "one" => {
-                let mut s = sqli::Scratch::default();
-                let v = std::env::var("VALUE").unwrap();
-                for _ in 0..100 {
-                    total += usize::from(sqli::check_with(black_box(&v), &mut s).is_some());
-                }
-            }
-            "batch" => {
-                use std::io::BufRead;
-                for line in std::io::stdin().lock().lines() {
-                    let v = line.unwrap().replace("\\n", "\n").replace("\\t", "\t");
-                    println!("{:?}\t{:?}", sqli::check(&v), v);
-                }
-            }
-            "dump" => {
-                for inspection in &inspections {
-                    for f in inspection.fields() {
-                        println!(
-                            "{:?}\t{:?}\t{:?}",
-                            f.location,
-                            sqli::check(f.value).map(|m| m.rule),
-                            f.value
-                        );
-                    }
-                }
-            }
-            _ => {
+            "sqli" => {
                 let mut s = sqli::Scratch::default();
                 for inspection in &inspections {
                     for f in inspection.fields() {
@@ -82,6 +56,10 @@ fn main() {
                             usize::from(sqli::check_with(black_box(f.value), &mut s).is_some());
                     }
                 }
+            }
+            other => {
+                eprintln!("unknown mode {other:?} (full, parse, normalize, payload, sqli)");
+                std::process::exit(2);
             }
         }
     }

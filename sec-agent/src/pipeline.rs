@@ -322,13 +322,6 @@ impl Pipeline {
                 .detections
                 .with_label_values(&[finding.detection.name(), &finding.class, mode.name()])
                 .inc();
-            self.shared.sources.detection(
-                source,
-                finding.detection.name(),
-                &finding.class,
-                outcome,
-                &finding.fragment,
-            );
             let folded = if outcome == "ban" {
                 Some(0)
             } else {
@@ -338,6 +331,15 @@ impl Pipeline {
             let Some(folded) = folded else {
                 continue;
             };
+            // The per-source log is one ring for all sources: a repeat folded here must
+            // not push other sources' detections out of it.
+            self.shared.sources.detection(
+                source,
+                finding.detection.name(),
+                &finding.class,
+                outcome,
+                &finding.fragment,
+            );
             written = true;
             let mut fields = request_fields(key, inspection);
             fields.insert("detection".into(), json!(finding.detection.name()));

@@ -85,7 +85,9 @@ impl<'de> Visitor<'de> for JsonVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
         let mut members: Vec<(Cow<'de, str>, Json<'de>)> =
-            Vec::with_capacity(map.size_hint().unwrap_or(8));
+            // No size hint from serde_json: grow from empty, so that a body of many
+            // empty objects cannot reserve room for members it does not have.
+            Vec::with_capacity(map.size_hint().unwrap_or(0));
         while let Some(key) = map.next_key_seed(Key)? {
             members.push((key, map.next_value()?));
         }

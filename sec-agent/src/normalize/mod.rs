@@ -287,24 +287,6 @@ impl Inspection {
             from_base64: s.from_base64,
         })
     }
-
-    /// Appends a field as it is, without decoding or limits (for tests and tools that
-    /// build an inspection by hand).
-    pub fn push_field(&mut self, field: Field<'_>) {
-        let mut b = Builder {
-            text: std::mem::take(&mut self.text),
-            slots: std::mem::take(&mut self.slots),
-        };
-        let name = b.intern(field.name);
-        let value = b.intern(field.value);
-        b.slots.push(Slot {
-            location: field.location,
-            name,
-            value,
-            from_base64: field.from_base64,
-        });
-        (self.text, self.slots) = (b.text, b.slots);
-    }
 }
 
 impl PartialEq for Inspection {

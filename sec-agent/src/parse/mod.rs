@@ -217,9 +217,10 @@ impl HttpFlow {
             }
             (_, StreamEvent::Closed) => {
                 self.requests.close(&mut events);
-                self.responses
-                    .get_or_insert_with(|| Box::new(MessageParser::new()))
-                    .close(&mut events);
+                // A flow that never saw a response has no parser to close.
+                if let Some(r) = &mut self.responses {
+                    r.close(&mut events);
+                }
                 Ok(())
             }
         };

@@ -4,7 +4,7 @@
 //! address, a number), so "milk; cat food" is prose and "; cat /etc/passwd" is not.
 //! Shellshock function definitions (`() { :; };`) are matched too.
 
-use super::Match;
+use super::{Match, shell_byte};
 
 /// Commands that are never prose: they match with or without arguments.
 const STRONG: &[&str] = &[
@@ -59,7 +59,7 @@ pub fn check(value: &str) -> Option<Match> {
     let b = value.as_bytes();
     let mut i = 0;
     // Separators are rare: jump from one byte that may start one to the next.
-    while let Some(p) = b[i..].iter().position(|&c| SEPARATOR_START[usize::from(c)]) {
+    while let Some(p) = b[i..].iter().position(|&c| shell_byte(c)) {
         i += p;
         let sep_len = separator(b, i);
         if sep_len == 0 {
@@ -83,18 +83,6 @@ pub fn check(value: &str) -> Option<Match> {
     }
     None
 }
-
-/// The bytes [`separator`] may find a separator at.
-static SEPARATOR_START: [bool; 256] = {
-    let mut t = [false; 256];
-    let starts = b";\n`|&$";
-    let mut i = 0;
-    while i < starts.len() {
-        t[starts[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
 
 /// Length of a shell separator or substitution opener at `i` (0 if none).
 fn separator(b: &[u8], i: usize) -> usize {
@@ -249,7 +237,7 @@ mod tests {
         for c in 0..=255u8 {
             for next in [c, b'(', b'x'] {
                 let found = separator(&[c, next], 0) > 0;
-                assert!(!found || SEPARATOR_START[usize::from(c)], "{c} {next}");
+                assert!(!found || shell_byte(c), "{c} {next}");
             }
         }
     }

@@ -172,6 +172,12 @@ const fn mark(mut table: [u64; 256], bytes: &[u8], bit: u64) -> [u64; 256] {
     table
 }
 
+/// Whether `c` can start a shell separator or substitution (`` ;\n`|&$ ``): the bytes
+/// whose shape has the SHELL bit.
+pub(super) fn shell_byte(c: u8) -> bool {
+    BYTE_SHAPE[usize::from(c)] & SHELL != 0
+}
+
 /// The [`Shape`] bits of each byte: one load and one `or` per byte.
 static BYTE_SHAPE: [u64; 256] = {
     let mut t = [0u64; 256];
