@@ -1,9 +1,13 @@
 //! Builds the eBPF crate for the BPF target with aya-build (nightly + bpf-linker) and leaves
-//! the object in `OUT_DIR`, where `lib.rs` embeds it.
+//! the object in `OUT_DIR`, where `lib.rs` embeds it; does nothing without the `ebpf`
+//! feature.
 
-use anyhow::{Context as _, anyhow};
+#[cfg(not(feature = "ebpf"))]
+fn main() {}
 
+#[cfg(feature = "ebpf")]
 fn main() -> anyhow::Result<()> {
+    use anyhow::Context as _;
     let metadata = cargo_metadata()?;
     aya_build::build_ebpf(
         [aya_build::Package {
@@ -17,11 +21,12 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Absolute path of the eBPF crate, next to this one in the workspace.
+#[cfg(feature = "ebpf")]
 fn cargo_metadata() -> anyhow::Result<String> {
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")?;
     let dir = std::path::Path::new(&manifest_dir)
         .parent()
-        .ok_or_else(|| anyhow!("no workspace root"))?
+        .ok_or_else(|| anyhow::anyhow!("no workspace root"))?
         .join("sec-agent-ebpf");
     Ok(dir.to_string_lossy().into_owned())
 }

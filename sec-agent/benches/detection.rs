@@ -1,21 +1,21 @@
 //! Micro-benchmarks of the user-space detection path on the mixed corpus shared with
-//! `sec-agent-bench` ([`sec_agent::parse::corpus::mixed`]): parse, normalize, each payload
+//! `sec-agent-bench` ([`sec_agent::testing::mixed`]): parse, normalize, each payload
 //! class on its own, each detection, and the full pipeline. Every iteration handles the
 //! whole corpus (100 requests), so the reported throughput is requests per second.
 //!
-//! `cargo bench -p sec-agent --bench detection [filter]`
+//! `cargo bench -p sec-agent --features testing --bench detection [filter]`
 
 use std::{net::IpAddr, sync::LazyLock, time::Instant};
 
 use divan::{Bencher, black_box, counter::ItemsCount};
 use sec_agent::{
-    config::DetectionsConfig,
-    detect::{
-        self, Detection, RequestInfo,
+    inspect::detect::{
+        Detection, DetectionsConfig, Inspector, RequestInfo,
         payload::{cmdi, sqli, ssrf, traversal, xss},
     },
-    normalize::{Inspection, Location},
-    parse::{Limits, Message, corpus, parse_request},
+    inspect::normalize::{Inspection, Location},
+    inspect::parse::Message,
+    testing::{self as corpus, parse},
 };
 
 fn main() {
@@ -29,16 +29,14 @@ static INSPECTED: LazyLock<Vec<Inspection>> =
 
 const SOURCE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
 
-fn parse(raw: &[u8]) -> Message {
-    parse_request(raw, &Limits::default()).expect("corpus request parses")
-}
-
 fn requests() -> ItemsCount {
     ItemsCount::new(RAW.len())
 }
 
 fn registry() -> Vec<Box<dyn Detection>> {
-    detect::registry(&DetectionsConfig::default()).expect("default detections build")
+    DetectionsConfig::default()
+        .build()
+        .expect("default detections build")
 }
 
 /// HTTP parsing only.
@@ -108,11 +106,11 @@ fn payload_class_unfiltered(b: Bencher, class: &str) {
 /// Parse, normalize and every detection: what the pipeline pays per request.
 #[divan::bench]
 fn full_pipeline(b: Bencher) {
-    let mut detections = registry();
-    let mut inspector = corpus::Inspector::default();
+    let mut inspector =
+        Inspector::new(&DetectionsConfig::default()).expect("default detections build");
     b.counter(requests()).bench_local(|| {
         for raw in RAW.iter() {
-            inspector.inspect(black_box(raw), &mut detections, SOURCE);
+            black_box(inspector.request(&parse(black_box(raw)), SOURCE, Instant::now()));
         }
     });
 }

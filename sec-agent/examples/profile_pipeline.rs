@@ -4,10 +4,10 @@
 use std::{hint::black_box, net::IpAddr};
 
 use sec_agent::{
-    config::DetectionsConfig,
-    detect::{self, payload::sqli},
-    normalize::Inspection,
-    parse::{Limits, corpus, parse_request},
+    inspect::detect::{DetectionsConfig, Inspector, payload::sqli},
+    inspect::normalize::Inspection,
+    inspect::parse::{Limits, parse_request},
+    testing::{self as corpus, parse},
 };
 
 fn main() {
@@ -16,19 +16,21 @@ fn main() {
     let passes: usize = args.next().and_then(|p| p.parse().ok()).unwrap_or(2);
     let raw = corpus::mixed();
     let source = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
-    let mut detections = detect::registry(&DetectionsConfig::default()).unwrap();
-    let mut inspector = corpus::Inspector::default();
-    let msgs: Vec<_> = raw
-        .iter()
-        .map(|r| parse_request(r, &Limits::default()).unwrap())
-        .collect();
+    let config = DetectionsConfig::default();
+    let mut detections = config.build().unwrap();
+    let mut inspector = Inspector::new(&config).unwrap();
+    let msgs: Vec<_> = raw.iter().map(|r| parse(r)).collect();
     let inspections: Vec<_> = msgs.iter().map(Inspection::of).collect();
     let mut total = 0usize;
     for _ in 0..passes {
         match mode.as_str() {
             "full" => {
                 for r in &raw {
-                    total += inspector.inspect(black_box(r), &mut detections, source);
+                    let now = std::time::Instant::now();
+                    total += inspector
+                        .request(&parse(black_box(r)), source, now)
+                        .findings
+                        .len();
                 }
             }
             "parse" => {

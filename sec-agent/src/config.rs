@@ -8,8 +8,15 @@ use ipnet::IpNet;
 use serde::{Deserialize, Deserializer, de};
 use toml::Spanned;
 
-use crate::capture::RingVersion;
-use crate::net::{PortSpec, parse_net};
+use crate::{
+    de::{capacity, duration},
+    inspect::{
+        decide::DecideConfig, detect::DetectionsConfig, parse::Limits, reassemble::ReassemblyConfig,
+    },
+    kernel::capture::CaptureConfig,
+    net::{PortSpec, parse_net},
+    service::events::EventsConfig,
+};
 use sec_agent_common::{RateConfig, maps as m};
 
 /// The whole configuration file.
@@ -27,17 +34,17 @@ pub struct Config {
     /// `[ports]`: destination ports only allowlisted sources may reach, set at start.
     pub ports: PortsSection,
     /// `[capture]`: which traffic is copied to user space, and the ring size.
-    pub capture: CaptureSection,
+    pub capture: CaptureConfig,
     /// `[http]`: parsing limits.
-    pub http: HttpSection,
+    pub http: Limits,
     /// `[reassembly]`: flow table caps.
-    pub reassembly: ReassemblySection,
+    pub reassembly: ReassemblyConfig,
     /// `[detections]` and its subsections: what is detected and what follows.
     pub detections: DetectionsConfig,
     /// `[decide]`: ban escalation for repeat offenders.
-    pub decide: DecideSection,
+    pub decide: DecideConfig,
     /// `[events]`: the JSON event log.
-    pub events: EventsSection,
+    pub events: EventsConfig,
     /// `[state]`: the journal and reconciliation.
     pub state: StateSection,
     /// `[control]`: the control socket.
@@ -238,365 +245,6 @@ impl<'de> Deserialize<'de> for PortSpec {
     }
 }
 
-/// What a detection does with its findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Not run at all.
-    Off,
-    /// Findings are logged as events; nobody is banned.
-    Monitor,
-    /// Findings are logged and the source is banned in the kernel.
-    Ban,
-}
-
-impl Mode {
-    /// Config name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Off => "off",
-            Mode::Monitor => "monitor",
-            Mode::Ban => "ban",
-        }
-    }
-}
-
-/// `[capture]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CaptureSection {
-    /// TCP ports carrying cleartext HTTP (both directions are captured).
-    pub http_ports: Vec<u16>,
-    /// Ring layout: `2` (TPACKET_V2, the reader wakes for every packet) or `3`
-    /// (TPACKET_V3, it wakes per block, up to `ring_block_timeout` later).
-    #[serde(deserialize_with = "ring_version")]
-    pub ring_version: RingVersion,
-    /// Bytes per ring block (power of two, at least 16 KiB).
-    #[serde(deserialize_with = "ring_block_size")]
-    pub ring_block_size: u32,
-    /// Blocks per ring, per interface.
-    pub ring_blocks: u32,
-    /// Version 3 only: longest a partly filled block waits before it is read (1 ms
-    /// granularity).
-    #[serde(deserialize_with = "duration")]
-    pub ring_block_timeout: Duration,
-}
-
-impl Default for CaptureSection {
-    fn default() -> Self {
-        CaptureSection {
-            http_ports: vec![80, 8080],
-            // A wake-up per packet: V3's block timeout alone would add up to 1 ms to every
-            // ban (BENCHMARKS.md, ban latency).
-            ring_version: RingVersion::V2,
-            // V2: 81 slots of 1600 bytes per block, 10,368 in all. V3: small blocks, many
-            // of them: under light load the 1 ms timeout retires a block per millisecond
-            // however little it holds, so the number of blocks, not the bytes, sets how
-            // long the agent may stall before frames drop (128 ms here). 128 KiB still
-            // holds the largest GRO frame (64 KiB).
-            ring_block_size: 128 << 10,
-            ring_blocks: 128,
-            ring_block_timeout: Duration::from_millis(1),
-        }
-    }
-}
-
-/// `[http]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpSection {
-    /// Largest request or response head (start line and headers), bytes.
-    pub max_head_bytes: usize,
-    /// Most header fields in one message.
-    pub max_headers: usize,
-    /// Body bytes inspected per message; the rest is skipped.
-    pub body_inspect_limit: usize,
-}
-
-impl Default for HttpSection {
-    fn default() -> Self {
-        HttpSection {
-            max_head_bytes: 32 << 10,
-            max_headers: 100,
-            body_inspect_limit: 64 << 10,
-        }
-    }
-}
-
-/// `[reassembly]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ReassemblySection {
-    /// Flows tracked at once (least recently active evicted).
-    pub max_flows: usize,
-    /// Out-of-order bytes buffered per stream.
-    pub max_flow_buffer: usize,
-    /// Out-of-order bytes buffered in all.
-    pub max_total_buffer: usize,
-    /// A flow without packets for this long is dropped.
-    #[serde(deserialize_with = "duration")]
-    pub idle_timeout: Duration,
-}
-
-impl Default for ReassemblySection {
-    fn default() -> Self {
-        ReassemblySection {
-            max_flows: 65_536,
-            max_flow_buffer: 256 << 10,
-            max_total_buffer: 64 << 20,
-            idle_timeout: Duration::from_secs(120),
-        }
-    }
-}
-
-/// `[detections]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DetectionsConfig {
-    /// Sources tracked by the per-source detections (least recently seen evicted).
-    pub max_sources: usize,
-    /// Path prefixes that bypass request inspection (request floods are still counted).
-    pub ignore_paths: Vec<String>,
-    /// `[detections.payload]`.
-    pub payload: PayloadSection,
-    /// `[detections.user_agent]`.
-    pub user_agent: UserAgentSection,
-    /// `[detections.enumeration]`.
-    pub enumeration: EnumerationSection,
-    /// `[detections.request_flood]`.
-    pub request_flood: FloodSection,
-    /// `[detections.decoy_path]`.
-    pub decoy_path: DecoySection,
-}
-
-impl Default for DetectionsConfig {
-    fn default() -> Self {
-        DetectionsConfig {
-            max_sources: 100_000,
-            ignore_paths: Vec::new(),
-            payload: PayloadSection::default(),
-            user_agent: UserAgentSection::default(),
-            enumeration: EnumerationSection::default(),
-            request_flood: FloodSection::default(),
-            decoy_path: DecoySection::default(),
-        }
-    }
-}
-
-impl DetectionsConfig {
-    /// Mode and ban TTL of a detection.
-    pub fn policy(&self, kind: crate::detect::DetectionKind) -> (Mode, Duration) {
-        use crate::detect::DetectionKind::*;
-        match kind {
-            Payload => (self.payload.mode, self.payload.ttl),
-            UserAgent => (self.user_agent.mode, self.user_agent.ttl),
-            Enumeration => (self.enumeration.mode, self.enumeration.ttl),
-            RequestFlood => (self.request_flood.mode, self.request_flood.ttl),
-            DecoyPath => (self.decoy_path.mode, self.decoy_path.ttl),
-        }
-    }
-}
-
-/// `[detections.payload]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PayloadSection {
-    /// off, monitor or ban.
-    pub mode: Mode,
-    /// Ban TTL (before escalation).
-    #[serde(deserialize_with = "duration")]
-    pub ttl: Duration,
-    /// Built-in classes: sqli, xss, cmdi, traversal, ssrf.
-    #[serde(deserialize_with = "classes")]
-    pub classes: Vec<crate::detect::payload::Class>,
-    /// Files of literal patterns (one per line, case-insensitive).
-    pub literal_files: Vec<PathBuf>,
-    /// Files of regular expressions (one per line).
-    pub regex_files: Vec<PathBuf>,
-}
-
-impl Default for PayloadSection {
-    fn default() -> Self {
-        PayloadSection {
-            mode: Mode::Ban,
-            ttl: Duration::from_secs(3600),
-            classes: crate::detect::payload::Class::ALL.to_vec(),
-            literal_files: Vec::new(),
-            regex_files: Vec::new(),
-        }
-    }
-}
-
-/// `[detections.user_agent]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct UserAgentSection {
-    /// off, monitor or ban, for scanner User-Agents.
-    pub mode: Mode,
-    /// Ban TTL.
-    #[serde(deserialize_with = "duration")]
-    pub ttl: Duration,
-    /// What a missing or empty User-Agent gets: off, monitor or ban.
-    pub missing: Mode,
-    /// Case-insensitive substrings that name a scanner.
-    pub scanners: Vec<String>,
-    /// Regular expressions matched against the whole User-Agent.
-    pub regexes: Vec<String>,
-}
-
-impl Default for UserAgentSection {
-    fn default() -> Self {
-        UserAgentSection {
-            mode: Mode::Ban,
-            ttl: Duration::from_secs(3600),
-            missing: Mode::Monitor,
-            scanners: crate::detect::user_agent::DEFAULT_SCANNERS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            regexes: Vec::new(),
-        }
-    }
-}
-
-/// `[detections.enumeration]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EnumerationSection {
-    /// off, monitor or ban.
-    pub mode: Mode,
-    /// Ban TTL.
-    #[serde(deserialize_with = "duration")]
-    pub ttl: Duration,
-    /// Response codes that count.
-    pub statuses: Vec<u16>,
-    /// Responses within `window` that trigger.
-    pub threshold: u32,
-    /// Sliding window.
-    #[serde(deserialize_with = "duration")]
-    pub window: Duration,
-}
-
-impl Default for EnumerationSection {
-    fn default() -> Self {
-        EnumerationSection {
-            mode: Mode::Ban,
-            ttl: Duration::from_secs(600),
-            statuses: vec![401, 403, 404],
-            threshold: 20,
-            window: Duration::from_secs(60),
-        }
-    }
-}
-
-/// `[detections.request_flood]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FloodSection {
-    /// off, monitor or ban.
-    pub mode: Mode,
-    /// Ban TTL.
-    #[serde(deserialize_with = "duration")]
-    pub ttl: Duration,
-    /// Requests within `window` above which a source floods.
-    pub threshold: u32,
-    /// Sliding window.
-    #[serde(deserialize_with = "duration")]
-    pub window: Duration,
-}
-
-impl Default for FloodSection {
-    fn default() -> Self {
-        FloodSection {
-            mode: Mode::Ban,
-            ttl: Duration::from_secs(600),
-            threshold: 600,
-            window: Duration::from_secs(60),
-        }
-    }
-}
-
-/// `[detections.decoy_path]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DecoySection {
-    /// off, monitor or ban.
-    pub mode: Mode,
-    /// Ban TTL.
-    #[serde(deserialize_with = "duration")]
-    pub ttl: Duration,
-    /// Decoy paths: `/x` exact, `/x/` or `/x*` prefix, `*/x` anywhere.
-    pub paths: Vec<String>,
-}
-
-impl Default for DecoySection {
-    fn default() -> Self {
-        DecoySection {
-            mode: Mode::Ban,
-            ttl: Duration::from_secs(3600),
-            paths: crate::detect::decoy::DEFAULT_DECOYS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        }
-    }
-}
-
-/// `[decide]`: repeat offenders get longer bans (fail2ban's `bantime.increment`): the n-th
-/// ban of a source lasts `ttl * factor^(n-1)`, at most `max_ttl`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DecideSection {
-    /// Whether bans grow for repeat offenders.
-    pub ban_increment: bool,
-    /// Growth factor per previous ban (>= 1).
-    pub factor: f64,
-    /// Longest ban a detection issues.
-    #[serde(deserialize_with = "duration")]
-    pub max_ttl: Duration,
-}
-
-impl Default for DecideSection {
-    fn default() -> Self {
-        DecideSection {
-            ban_increment: true,
-            factor: 2.0,
-            max_ttl: Duration::from_secs(7 * 24 * 3600),
-        }
-    }
-}
-
-/// What the request log records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RequestsLog {
-    /// No request lines.
-    None,
-    /// Requests with a finding.
-    Rejected,
-    /// Every inspected request.
-    All,
-}
-
-/// `[events]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EventsSection {
-    /// JSON-lines event file; empty string: tracing only.
-    pub file: PathBuf,
-    /// Request log tier: none, rejected or all.
-    pub requests_log: RequestsLog,
-}
-
-impl Default for EventsSection {
-    fn default() -> Self {
-        EventsSection {
-            file: PathBuf::from("/var/log/sec-agent/events.jsonl"),
-            requests_log: RequestsLog::Rejected,
-        }
-    }
-}
-
 /// `[state]`. The state directory itself comes from `run --state-dir`, else
 /// `$STATE_DIRECTORY` (set by systemd's `StateDirectory=`), else `/var/lib/sec-agent`.
 #[derive(Debug, Clone, Deserialize)]
@@ -626,7 +274,7 @@ pub struct ControlSection {
 impl Default for ControlSection {
     fn default() -> Self {
         ControlSection {
-            socket: PathBuf::from(crate::control::DEFAULT_SOCKET),
+            socket: PathBuf::from(crate::service::control::DEFAULT_SOCKET),
         }
     }
 }
@@ -646,59 +294,6 @@ impl Default for MetricsSection {
             listen: "127.0.0.1:9891".into(),
         }
     }
-}
-
-fn classes<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Vec<crate::detect::payload::Class>, D::Error> {
-    Vec::<String>::deserialize(d)?
-        .iter()
-        .map(|n| {
-            crate::detect::payload::Class::from_name(n).ok_or_else(|| {
-                de::Error::custom(format!(
-                    "unknown payload class `{n}` (sqli, xss, cmdi, traversal, ssrf)"
-                ))
-            })
-        })
-        .collect()
-}
-
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    let value = humantime::parse_duration(&s)
-        .map_err(|e| de::Error::custom(format!("`{s}` is not a duration like \"5s\": {e}")))?;
-    if value.is_zero() {
-        return Err(de::Error::custom("must be longer than 0s"));
-    }
-    Ok(value)
-}
-
-fn ring_version<'de, D: Deserializer<'de>>(d: D) -> Result<RingVersion, D::Error> {
-    match u8::deserialize(d)? {
-        2 => Ok(RingVersion::V2),
-        3 => Ok(RingVersion::V3),
-        n => Err(de::Error::custom(format!(
-            "ring version {n}: must be 2 (TPACKET_V2, a wake-up per packet) or 3 (TPACKET_V3, a wake-up per block)"
-        ))),
-    }
-}
-
-fn ring_block_size<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let n = u32::deserialize(d)?;
-    if !n.is_power_of_two() || n < 16 << 10 {
-        return Err(de::Error::custom(format!(
-            "{n}: must be a power of two of at least 16384"
-        )));
-    }
-    Ok(n)
-}
-
-fn capacity<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let n = u32::deserialize(d)?;
-    if n == 0 {
-        return Err(de::Error::custom("capacity must be at least 1"));
-    }
-    Ok(n)
 }
 
 /// A configuration error with its position.

@@ -1,37 +1,47 @@
 //! sec-agent: a Linux host security agent.
 //!
-//! Pipeline stages, one module each: (capture -> reassemble -> parse -> detect -> decide ->)
-//! [`enforce`]. The kernel fast path (XDP) lives in the `sec-agent-ebpf` crate and shares
-//! its map types with this crate through `sec-agent-common`.
+//! A request's way through the agent, one folder per side:
+//! - [`inspect`], the inspection stages, pure user-space code without BPF:
+//!   [`inspect::decode`] (frame -> TCP segment) -> [`inspect::reassemble`] (segments ->
+//!   ordered streams) -> [`inspect::parse`] (streams -> HTTP/1.x messages) ->
+//!   [`inspect::normalize`] (message -> decoded fields) -> [`inspect::detect`] (fields ->
+//!   findings) -> [`inspect::decide`] (finding -> outcome, through an
+//!   [`inspect::decide::Enforcer`]).
+//! - [`kernel`], the kernel side: program loading, the pinned maps, the capture ring and
+//!   sock_diag. The XDP program itself lives in the `sec-agent-ebpf` crate and shares its
+//!   map types with this crate through `sec-agent-common`.
+//! - [`pipeline`] runs the stages on one thread, from capture ring to enforcement, so a
+//!   ban is in the kernel map before the request that earned it is logged.
+//! - [`service`], the running agent: daemon, control socket, desired state and journal,
+//!   metrics, events, systemd.
+//! - [`cli`], the `sec-agent` command line.
 
 #![warn(missing_docs)]
 
-pub mod capture;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod control;
-pub mod daemon;
-pub mod decide;
-pub mod detect;
-pub mod enforce;
+pub mod de;
 pub mod error;
-pub mod events;
+pub mod inspect;
+pub mod kernel;
 pub mod lru_table;
-pub mod metrics;
 pub mod net;
-pub mod normalize;
-pub mod parse;
 pub mod pipeline;
-pub mod reassemble;
-pub mod repeats;
-pub mod sources;
-pub mod state;
-pub mod systemd;
+pub mod service;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
-/// The XDP object, built by `build.rs` (aya-build) for `bpfel-unknown-none`.
+/// The XDP object, built by `build.rs` (aya-build) for `bpfel-unknown-none`; empty when the
+/// crate is built without its default `ebpf` feature (inspection code and its tests then
+/// build without nightly and bpf-linker, and loading the programs fails with a clear error).
+#[cfg(feature = "ebpf")]
 pub static EBPF_OBJECT: &[u8] =
     aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sec-agent-ebpf"));
+
+/// See the `ebpf` feature's [`EBPF_OBJECT`].
+#[cfg(not(feature = "ebpf"))]
+pub static EBPF_OBJECT: &[u8] = &[];
 
 /// Name of the XDP program inside [`EBPF_OBJECT`].
 pub const XDP_PROGRAM: &str = "sec_agent";

@@ -329,7 +329,7 @@ mod tests {
     use std::net::IpAddr;
 
     use super::*;
-    use crate::sources::source_key;
+    use crate::net::source_key;
 
     /// xorshift64: reproducible pseudo-random operations without a dependency.
     fn rng(state: &mut u64) -> u64 {

@@ -159,6 +159,19 @@ pub fn v6_net(prefix: u32, addr: [u8; 16]) -> IpNet {
     IpNet::V6(Ipv6Net::new(Ipv6Addr::from(addr), prefix as u8).expect("kernel prefix <= 128"))
 }
 
+/// A source address as a table key: IPv4 as IPv4-mapped IPv6, so that `192.0.2.1` and
+/// `::ffff:192.0.2.1` are one source, in 16 bytes (`IpAddr` takes 17, padded further in
+/// a struct).
+pub type SourceKey = [u8; 16];
+
+/// The [`SourceKey`] of `addr`.
+pub fn source_key(addr: IpAddr) -> SourceKey {
+    match addr {
+        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+        IpAddr::V6(a) => a.octets(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

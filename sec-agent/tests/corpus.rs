@@ -1,81 +1,42 @@
-//! Detection quality on hand-written corpora: realistic benign requests written for this
-//! project (names with apostrophes, prose with SQL words, JSON APIs, long cookies, base64
-//! tokens, search queries) must produce no finding; each attack request must produce the
-//! finding its `expect:` line names (`detection/class`).
+//! Detection quality on hand-written corpora, through the same library call as
+//! `sec-agent inspect`: realistic benign requests written for this project (names with
+//! apostrophes, prose with SQL words, JSON APIs, long cookies, base64 tokens, search
+//! queries) must produce no finding; each attack request must produce the finding its
+//! `expect:` line names (`detection/class`).
 
-use std::{net::IpAddr, time::Instant};
+use std::{net::IpAddr, path::Path};
 
 use sec_agent::{
-    config::DetectionsConfig,
-    detect::{self, Finding, RequestInfo},
-    normalize::Inspection,
-    parse::{Limits, parse_request},
+    config::Config,
+    inspect::offline::{Offline, Sample, read_samples},
 };
 
-struct Case {
-    name: String,
-    raw: Vec<u8>,
-    expect: Option<String>,
+fn load(file: &str) -> Vec<Sample> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file);
+    read_samples(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
 }
 
-fn load(file: &str) -> Vec<Case> {
-    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut cases = Vec::new();
-    for block in text.split("### ").filter(|b| !b.trim().is_empty()) {
-        let (name, rest) = block.split_once('\n').expect("name line");
-        let (head, body) = rest.split_once("\n\n").unwrap_or((rest, ""));
-        let mut expect = None;
-        let mut lines = Vec::new();
-        for line in head.lines() {
-            match line.strip_prefix("expect: ") {
-                Some(e) => expect = Some(e.trim().to_string()),
-                None => lines.push(line.to_string()),
-            }
-        }
-        let body = body.trim_end_matches('\n');
-        if !body.is_empty() {
-            lines.push(format!("Content-Length: {}", body.len()));
-        }
-        let raw = format!("{}\r\n\r\n{body}", lines.join("\r\n")).into_bytes();
-        cases.push(Case {
-            name: name.trim().to_string(),
-            raw,
-            expect,
-        });
-    }
-    cases
-}
-
-fn findings(raw: &[u8]) -> Vec<Finding> {
-    let request = parse_request(raw, &Limits::default())
-        .unwrap_or_else(|| panic!("not parsed: {}", String::from_utf8_lossy(raw)));
-    let inspection = Inspection::of(&request);
-    let info = RequestInfo {
-        source: IpAddr::from([192, 0, 2, 1]),
-        now: Instant::now(),
-        inspection: &inspection,
-    };
-    let mut out = Vec::new();
-    for d in detect::registry(&DetectionsConfig::default())
-        .unwrap()
-        .iter_mut()
-    {
-        d.on_request(&info, &mut out);
-    }
-    out
+fn offline() -> Offline {
+    Offline::new(&Config::default(), IpAddr::from([192, 0, 2, 1])).expect("default config")
 }
 
 #[test]
 fn benign_corpus_has_no_false_positives() {
     let cases = load("benign_requests.http");
     assert!(cases.len() >= 25, "corpus too small: {}", cases.len());
+    let mut offline = offline();
     let mut false_positives = Vec::new();
     for case in &cases {
-        for f in findings(&case.raw) {
+        let verdict = offline
+            .inspect(&case.raw)
+            .unwrap_or_else(|| panic!("not parsed: {}", case.origin));
+        for j in verdict.findings {
+            let f = j.finding;
             false_positives.push(format!(
                 "{}: {} {} in {:?} {:?}",
-                case.name, f.rule, f.class, f.location, f.fragment
+                case.origin, f.rule, f.class, f.location, f.fragment
             ));
         }
     }
@@ -95,18 +56,30 @@ fn benign_corpus_has_no_false_positives() {
 fn attack_corpus_is_detected() {
     let cases = load("attack_requests.http");
     assert!(cases.len() >= 25, "corpus too small: {}", cases.len());
+    let mut offline = offline();
     let mut missed = Vec::new();
     for case in &cases {
         let want = case
             .expect
             .as_deref()
             .expect("every attack names what it expects");
-        let got: Vec<String> = findings(&case.raw)
-            .iter()
-            .map(|f| format!("{}/{}", f.detection.name(), f.class))
-            .collect();
-        if !got.iter().any(|g| g == want) {
-            missed.push(format!("{}: want {want}, got {got:?}", case.name));
+        let verdict = offline
+            .inspect(&case.raw)
+            .unwrap_or_else(|| panic!("not parsed: {}", case.origin));
+        if !verdict.has(want) {
+            let got: Vec<String> = verdict
+                .findings
+                .iter()
+                .map(|j| {
+                    format!(
+                        "{}/{} -> {}",
+                        j.finding.detection.name(),
+                        j.finding.class,
+                        j.outcome.name()
+                    )
+                })
+                .collect();
+            missed.push(format!("{}: want {want}, got {got:?}", case.origin));
         }
     }
     println!(

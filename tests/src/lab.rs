@@ -15,7 +15,7 @@ use std::{
     sync::atomic::{AtomicU32, Ordering},
 };
 
-use sec_agent::enforce::KernelMaps;
+use sec_agent::kernel::KernelMaps;
 use sec_agent_common::{Counter, Verdict};
 
 use crate::{agent_bin, run, run_ok};
@@ -328,7 +328,7 @@ impl Bpffs {
         let dir = std::env::temp_dir().join(format!("sa-test-{id}-bpffs"));
         fs::create_dir_all(&dir).expect("create bpffs mount point");
         let bpffs = Bpffs { dir };
-        sec_agent::enforce::bpffs::mount_bpffs(&bpffs.dir).expect("mount a private bpffs");
+        sec_agent::kernel::bpffs::mount_bpffs(&bpffs.dir).expect("mount a private bpffs");
         bpffs
     }
 

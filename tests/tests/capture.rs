@@ -12,9 +12,12 @@ use std::{
 use aya::programs::SocketFilter;
 use sec_agent::{
     CAPTURE_PROGRAM,
-    capture::{PacketRing, RingConfig, RingVersion, TcpFlags, decode},
     config::Config,
-    enforce::loader,
+    inspect::decode::{TcpFlags, decode},
+    kernel::{
+        capture::{CaptureConfig, PacketRing, RingVersion},
+        loader,
+    },
 };
 use sec_agent_tests::{
     Lab, kernel_tests_enabled,
@@ -49,12 +52,12 @@ fn transfer_captured_whole(test: &str, version: RingVersion) {
         .expect("a socket filter");
     filter.load().expect("load the capture filter");
     let filter = &*filter;
-    let config = RingConfig {
-        version,
-        ..RingConfig::default()
+    let config = CaptureConfig {
+        ring_version: version,
+        ..CaptureConfig::default()
     };
     let mut ring = in_netns(&lab.server_ns, || {
-        PacketRing::open(&lab.server_if, config, filter)
+        PacketRing::open(&lab.server_if, &config, filter)
     })
     .expect("open the ring");
 

@@ -8,7 +8,7 @@ use sec_agent::{
     XDP_PROGRAM,
     clock::boot_ns,
     config::{Config, rate_config},
-    enforce::loader::{self, Loaded},
+    kernel::loader::{self, Loaded},
     net::{PortSpec, Target},
 };
 use sec_agent_common::{BanEntry, BanReason, PORT_TCP, Verdict};
@@ -50,7 +50,7 @@ impl Harness {
     fn new() -> Harness {
         let bpffs = Bpffs::unique();
         let pin = bpffs.dir.join("sec-agent");
-        sec_agent::enforce::bpffs::ensure_pin_dir(&pin).unwrap();
+        sec_agent::kernel::bpffs::ensure_pin_dir(&pin).unwrap();
         let mut config = Config::default();
         config.maps.rate_limit = 1024;
         config.maps.ban_v4 = 1024;

@@ -4,8 +4,8 @@ use anyhow::Result;
 use clap::Subcommand;
 use ipnet::IpNet;
 
-use super::output::{print_list, remove_each};
-use crate::control::Request;
+use super::output::print_list;
+use crate::service::{control::Request, verbs};
 
 /// `allow` subcommands.
 #[derive(Debug, Subcommand)]
@@ -63,12 +63,12 @@ pub(super) fn exec(cmd: AllowCmd, ctx: &super::Ctx) -> Result<()> {
             }
             ctx.direct_note();
             let mut maps = ctx.maps()?;
-            remove_each(
-                nets,
-                |n| maps.disallow(*n),
-                "removed from the allowlist:",
-                "not in the allowlist",
-            )
+            let (done, missing) =
+                verbs::remove_each(&nets, |n| maps.disallow(n), "not in the allowlist")?;
+            for n in done {
+                println!("removed from the allowlist: {n}");
+            }
+            missing
         }
         AllowCmd::List { json } => {
             print_list(&ctx.maps()?.allowlist()?, json);

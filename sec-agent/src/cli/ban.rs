@@ -4,11 +4,19 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Subcommand;
-use sec_agent_common::{BanEntry, BanReason};
+use sec_agent_common::BanReason;
 use serde_json::json;
 
-use super::output::{print_json, remaining, remove_each};
-use crate::{clock, control::Request, enforce::maps::reason_name, net::Target};
+use super::output::{print_json, remaining};
+use crate::{
+    clock,
+    net::Target,
+    service::{
+        control::Request,
+        state::{Durability, origin_name},
+        verbs,
+    },
+};
 
 /// `ban` subcommands.
 #[derive(Debug, Subcommand)]
@@ -61,29 +69,43 @@ pub(super) fn exec(cmd: BanCmd, ctx: &super::Ctx) -> Result<()> {
                 return Ok(());
             }
             ctx.direct_note();
-            let mut maps = ctx.maps()?;
-            let entry = BanEntry {
-                expires_ns: clock::expiry_after(ttl),
-                reason: BanReason::Manual.code(),
-                _pad: 0,
-            };
-            maps.ban(target, entry, reason.as_deref(), force)?;
+            verbs::ban(
+                &mut ctx.maps()?,
+                target,
+                ttl,
+                reason.as_deref(),
+                force,
+                Durability::Synced,
+            )?;
             println!("banned {target} ({})", remaining(ttl));
             Ok(())
         }
         BanCmd::Del { targets } => {
-            if let Some(mut agent) = ctx.agent()? {
-                let v = agent.call(&Request::Unban {
-                    targets: targets.iter().map(|t| t.to_string()).collect(),
-                })?;
-                for t in v["unbanned"].as_array().into_iter().flatten() {
-                    println!("unbanned {}", t.as_str().unwrap_or(""));
+            let (done, missing) = match ctx.agent()? {
+                Some(mut agent) => {
+                    let v = agent.call(&Request::Unban {
+                        targets: targets.iter().map(|t| t.to_string()).collect(),
+                    })?;
+                    let done: Vec<String> = v["unbanned"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|t| t.as_str().map(str::to_string))
+                        .collect();
+                    (done, Ok(()))
                 }
-                return Ok(());
+                None => {
+                    ctx.direct_note();
+                    let mut maps = ctx.maps()?;
+                    let (done, missing) =
+                        verbs::remove_each(&targets, |t| maps.unban(t), "not banned")?;
+                    (done.iter().map(|t| t.to_string()).collect(), missing)
+                }
+            };
+            for t in done {
+                println!("unbanned {t}");
             }
-            ctx.direct_note();
-            let mut maps = ctx.maps()?;
-            remove_each(targets, |t| maps.unban(*t), "unbanned", "not banned")
+            missing
         }
         BanCmd::List { json } => {
             let bans = ctx.maps()?.bans()?;
@@ -95,7 +117,7 @@ pub(super) fn exec(cmd: BanCmd, ctx: &super::Ctx) -> Result<()> {
                         json!({
                             "address": b.target.to_string(),
                             "kind": kind(b.target),
-                            "reason": reason_name(BanReason::from_code(b.entry.reason)),
+                            "reason": origin_name(BanReason::from_code(b.entry.reason)),
                             "note": b.note,
                             "permanent": left.is_none(),
                             "ttl_remaining_secs": left.map(|d| d.as_secs_f64()),
@@ -115,7 +137,7 @@ pub(super) fn exec(cmd: BanCmd, ctx: &super::Ctx) -> Result<()> {
                     "{:<42} {:<6} {:<14} {:<16} {}",
                     b.target.to_string(),
                     kind(b.target),
-                    reason_name(BanReason::from_code(b.entry.reason)),
+                    origin_name(BanReason::from_code(b.entry.reason)),
                     remaining(clock::remaining(b.entry.expires_ns)),
                     b.note.as_deref().unwrap_or("")
                 );

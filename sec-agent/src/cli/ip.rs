@@ -4,11 +4,12 @@ use std::net::IpAddr;
 
 use anyhow::Result;
 use clap::Args;
-use serde_json::{Value, json};
 
-use super::output::{print_json, remaining};
-use crate::{clock, control::Request, enforce::maps::reason_name, error::input_error, net::Target};
-use sec_agent_common::BanReason;
+use super::output::print_json;
+use crate::{
+    error::input_error,
+    service::{control::Request, verbs},
+};
 
 /// `ip` options.
 #[derive(Debug, Args)]
@@ -34,7 +35,7 @@ pub(super) fn exec(args: IpArgs, ctx: &super::Ctx) -> Result<()> {
                 "note: no agent answers on {}: showing the pinned maps only",
                 ctx.socket.display()
             );
-            from_maps(ctx, addr.to_canonical())?
+            verbs::address(&mut ctx.maps()?, addr, None)?
         }
     };
     if args.json {
@@ -75,31 +76,4 @@ pub(super) fn exec(args: IpArgs, ctx: &super::Ctx) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// What the maps alone say about `addr`: the exact ban, else the longest covering range.
-fn from_maps(ctx: &super::Ctx, addr: IpAddr) -> Result<Value> {
-    let maps = ctx.maps()?;
-    let now = clock::boot_ns();
-    let ban = maps
-        .bans()?
-        .into_iter()
-        .filter(|b| b.entry.active(now) && b.target.net().contains(&addr))
-        .max_by_key(|b| {
-            (
-                matches!(b.target, Target::Addr(_)),
-                b.target.net().prefix_len(),
-            )
-        });
-    Ok(json!({
-        "address": addr.to_string(),
-        "allowlisted": maps.allowlisted(addr)?,
-        "ban": ban.map(|b| json!({
-            "target": b.target.to_string(),
-            "origin": reason_name(BanReason::from_code(b.entry.reason)),
-            "note": b.note,
-            "permanent": b.entry.expires_ns == 0,
-            "expires": clock::remaining(b.entry.expires_ns).map(|d| format!("in {}", remaining(Some(d)))),
-        })),
-    }))
 }

@@ -6,6 +6,7 @@
 
 mod allow;
 mod ban;
+mod inspect;
 mod ip;
 mod output;
 mod ports;
@@ -21,10 +22,10 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     config::Config,
-    control::{Client, Request},
-    enforce::KernelMaps,
     error::exit_code,
+    kernel::KernelMaps,
     net::{PortSpec, Target, TargetError},
+    service::control::{Client, Request},
 };
 
 /// Linux host security agent: XDP banlist, allowlist and per-source rate limits.
@@ -73,6 +74,9 @@ pub enum Command {
     Ip(ip::IpArgs),
     /// Make the running agent re-read its config file (like SIGHUP, but reports errors).
     Reload,
+    /// Run raw HTTP requests (files, a directory, or stdin) through inspection offline and
+    /// print the findings and the decision the agent would take; no root needed.
+    Inspect(inspect::InspectArgs),
     /// Check a configuration file and exit non-zero on any error.
     CheckConfig {
         /// The TOML file.
@@ -128,7 +132,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         socket: cli
             .control_socket
             .clone()
-            .unwrap_or_else(|| PathBuf::from(crate::control::DEFAULT_SOCKET)),
+            .unwrap_or_else(|| PathBuf::from(crate::service::control::DEFAULT_SOCKET)),
     };
     match cli.command {
         Command::Run(args) => run::run(args, cli.pin_path, cli.control_socket),
@@ -137,6 +141,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             println!("{}: ok", file.display());
             Ok(())
         }
+        Command::Inspect(args) => inspect::exec(args),
         Command::Ban(cmd) => ban::exec(cmd, &ctx),
         Command::Allow(cmd) => allow::exec(cmd, &ctx),
         Command::Ratelimit(cmd) => ratelimit::exec(cmd, &mut ctx.maps()?),

@@ -19,36 +19,6 @@ pub fn print_json(value: &serde_json::Value) {
     );
 }
 
-/// Removes each item with `remove` (which says whether it was there), printing
-/// `"{done} {item}"` for each removal.
-///
-/// # Errors
-/// An [`crate::error::InputError`] `"{absent}: a, b"` naming the items that were not there
-/// (the others are still removed), or the first error of `remove`.
-pub fn remove_each<T: std::fmt::Display>(
-    items: Vec<T>,
-    mut remove: impl FnMut(&T) -> anyhow::Result<bool>,
-    done: &str,
-    absent: &str,
-) -> anyhow::Result<()> {
-    let mut missing = Vec::new();
-    for item in items {
-        if remove(&item)? {
-            println!("{done} {item}");
-        } else {
-            missing.push(item.to_string());
-        }
-    }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(crate::error::input_error(format!(
-            "{absent}: {}",
-            missing.join(", ")
-        )))
-    }
-}
-
 /// Prints items one per line, or as a JSON array of strings.
 pub fn print_list<T: std::fmt::Display>(items: &[T], json: bool) {
     if json {

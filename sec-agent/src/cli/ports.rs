@@ -3,8 +3,9 @@
 use anyhow::Result;
 use clap::Subcommand;
 
-use super::output::{print_list, remove_each};
-use crate::{enforce::KernelMaps, error::input_error, net::PortSpec};
+use super::output::print_list;
+use crate::service::verbs;
+use crate::{error::input_error, kernel::KernelMaps, net::PortSpec};
 
 /// `ports` subcommands.
 #[derive(Debug, Subcommand)]
@@ -48,12 +49,14 @@ pub(super) fn exec(cmd: PortsCmd, maps: &mut KernelMaps) -> Result<()> {
             }
             Ok(())
         }
-        PortsCmd::Unrestrict { ports } => remove_each(
-            ports,
-            |p| maps.unrestrict(*p),
-            "unrestricted",
-            "not restricted",
-        ),
+        PortsCmd::Unrestrict { ports } => {
+            let (done, missing) =
+                verbs::remove_each(&ports, |p| maps.unrestrict(p), "not restricted")?;
+            for p in done {
+                println!("unrestricted {p}");
+            }
+            missing
+        }
         PortsCmd::List { json } => {
             print_list(&maps.restricted_ports()?, json);
             Ok(())

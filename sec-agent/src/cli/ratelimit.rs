@@ -5,7 +5,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::output::print_json;
-use crate::{config::rate_config, enforce::KernelMaps, error::input_error};
+use crate::{config::rate_config, error::input_error, kernel::KernelMaps};
 
 /// `ratelimit` subcommands.
 #[derive(Debug, Subcommand)]

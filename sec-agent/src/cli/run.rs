@@ -1,11 +1,11 @@
-//! `sec-agent run`: the agent itself (see [`crate::daemon`]).
+//! `sec-agent run`: the agent itself (see [`crate::service::daemon`]).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 
-use crate::{config::XdpMode, daemon};
+use crate::{config::XdpMode, service::daemon};
 
 /// `run` options.
 #[derive(Debug, Args)]

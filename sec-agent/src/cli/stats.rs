@@ -8,7 +8,7 @@ use sec_agent_common::{Counter, Verdict};
 use serde_json::{Map, json};
 
 use super::output::print_json;
-use crate::enforce::KernelMaps;
+use crate::kernel::KernelMaps;
 
 /// `stats` options.
 #[derive(Debug, Args)]

@@ -9,11 +9,11 @@ use clap::Args;
 use serde_json::json;
 
 use super::output::print_json;
-use crate::control::Request;
-use crate::enforce::{
+use crate::kernel::{
     bpffs::{RunLock, links_dir},
     loader::{AttachMode, recorded_name},
 };
+use crate::service::control::Request;
 
 /// `status` options.
 #[derive(Debug, Args)]
@@ -108,6 +108,16 @@ pub(super) fn exec(args: StatusArgs, ctx: &super::Ctx) -> Result<()> {
                 .map_or("-".into(), |v| v.to_string()),
             r["link_id"].as_u64().map_or("-".into(), |v| v.to_string()),
         );
+    }
+    // Interfaces the agent lost: no longer in the kernel's records, waiting to come back.
+    let agent_ifaces = agent.as_ref().and_then(|a| a["interfaces"].as_array());
+    for i in agent_ifaces.into_iter().flatten() {
+        if i["state"] == "gone" {
+            println!(
+                "  {:<16} gone (deleted while the agent ran; attached again when it returns)",
+                i["iface"].as_str().unwrap_or("?")
+            );
+        }
     }
     println!("maps:");
     for f in fill {

@@ -4,24 +4,20 @@ use std::{fmt::Write as _, net::IpAddr, time::Instant};
 
 use anyhow::Result;
 use sec_agent::{
-    config::DetectionsConfig,
-    detect,
-    normalize::Inspection,
-    parse::{Limits, Message, corpus, parse_request},
+    inspect::detect::{DetectionsConfig, Inspector},
+    inspect::normalize::Inspection,
+    inspect::parse::Message,
+    testing::{self as corpus, parse},
 };
 
 use crate::stats;
 
 const RUNS: usize = 5;
 
-pub fn parse(raw: &[u8]) -> Message {
-    parse_request(raw, &Limits::default()).expect("corpus request parses")
-}
-
 pub fn detection_throughput(out: &mut String) -> Result<()> {
     let requests = corpus::mixed();
     let config = DetectionsConfig::default();
-    let mut detections = detect::registry(&config)?;
+    let mut detections = config.build()?;
     let rounds = 200; // 20,000 requests per run
     let source = IpAddr::from([192, 0, 2, 1]);
     let mut full = Vec::new();
@@ -29,10 +25,10 @@ pub fn detection_throughput(out: &mut String) -> Result<()> {
     let mut normalize_only = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();
-        let mut inspector = corpus::Inspector::default();
+        let mut inspector = Inspector::new(&config)?;
         for _ in 0..rounds {
             for raw in &requests {
-                inspector.inspect(raw, &mut detections, source);
+                std::hint::black_box(inspector.request(&parse(raw), source, t).findings.len());
             }
         }
         full.push((rounds * requests.len()) as f64 / t.elapsed().as_secs_f64());

@@ -20,7 +20,7 @@ use anyhow::{Context as _, Result, bail};
 use aya::programs::{TestRun as _, TestRunAttrs, TestRunOptions, Xdp, XdpMode};
 use sec_agent::{
     config::Config,
-    enforce::{bpffs::ensure_pin_dir, loader},
+    kernel::{bpffs::ensure_pin_dir, loader},
 };
 use sec_agent_common::{BanEntry, BanReason, Verdict};
 use sec_agent_tests::{

@@ -5,13 +5,14 @@ use std::{fmt::Write as _, net::IpAddr, time::Instant};
 use anyhow::Result;
 use sec_agent::{
     config::Config,
-    detect::{self, RequestInfo},
-    normalize::Inspection,
-    parse::{HttpFlow, Limits},
-    reassemble::Direction,
+    inspect::decide::MemoryEnforcer,
+    inspect::detect::{self, RequestInfo},
+    inspect::normalize::Inspection,
+    inspect::parse::{HttpFlow, Limits},
+    inspect::reassemble::Direction,
 };
 
-use crate::detection::parse;
+use sec_agent::testing::parse;
 
 /// Resident set size of this process, in MiB.
 fn rss_mib() -> f64 {
@@ -24,13 +25,14 @@ fn rss_mib() -> f64 {
 /// concurrent flows with a partial request each in the reassembler.
 pub fn memory(out: &mut String) -> Result<()> {
     use sec_agent::{
-        capture::{Segment, TcpFlags},
-        decide::Decider,
-        reassemble::{Reassembler, ReassemblyConfig},
-        sources::SourceLog,
+        inspect::decide::Decider,
+        inspect::decode::{Segment, TcpFlags},
+        inspect::reassemble::{Reassembler, ReassemblyConfig},
+        service::source_log::SourceLog,
     };
     let config = Config::default();
-    let mut detections = detect::registry(&config.detections)?;
+    let mut detections = config.detections.build()?;
+    let mut enforcer = MemoryEnforcer::default();
     let mut decider = Decider::new(config.detections.clone(), config.decide.clone());
     let sources = SourceLog::new(config.detections.max_sources);
     let msg = parse(b"GET /missing HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0\r\n\r\n");
@@ -73,7 +75,8 @@ pub fn memory(out: &mut String) -> Result<()> {
                 );
             }
             for f in &findings {
-                decider.decide(source, f, false, now);
+                decider.decide(source, f, now, &mut enforcer);
+                enforcer.bans.clear();
             }
             sources.update(source, |s| s.requests += 1);
             fed += 1;

@@ -17,7 +17,7 @@ use aya::{
 };
 use sec_agent::{
     config::Config,
-    enforce::{bpffs::ensure_pin_dir, loader},
+    kernel::{bpffs::ensure_pin_dir, loader},
 };
 use sec_agent_tests::{Lab, frames::*, lab::Bpffs};
 

@@ -9,7 +9,7 @@ use aya::{
 };
 use sec_agent::{
     config::{Config, rate_config},
-    enforce::{KernelMaps, bpffs::ensure_pin_dir, loader},
+    kernel::{KernelMaps, bpffs::ensure_pin_dir, loader},
     net::Target,
 };
 use sec_agent_common::{BanEntry, BanReason, RateKey, TokenBucket, maps as m};
