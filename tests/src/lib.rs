@@ -8,8 +8,8 @@
 //!
 //! Helpers live here; the tests (`tests/*.rs`) and the bench (`src/bin/sec-agent-bench`)
 //! import them instead of writing their own: [`kernel_test!`], [`json`], [`wait_until`] and
-//! [`poll_until`], [`Lab::ban_list`], [`Lab::metrics`], and the frame builders in
-//! [`frames`].
+//! [`poll_until`], [`Lab::ban_list`], [`Lab::metrics`], and the frame builders and XDP
+//! actions in [`frames`].
 
 #![warn(missing_docs)]
 

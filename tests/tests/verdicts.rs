@@ -14,9 +14,6 @@ use sec_agent::{
 use sec_agent_common::{BanEntry, BanReason, PORT_TCP, Verdict};
 use sec_agent_tests::{frames::*, kernel_test, lab::Bpffs};
 
-const XDP_DROP: u32 = 1;
-const XDP_PASS: u32 = 2;
-
 const BANNED_V4: [u8; 4] = [198, 51, 100, 7];
 const CLEAN_V4: [u8; 4] = [198, 51, 100, 8];
 const ALLOWED_V4: [u8; 4] = [198, 51, 100, 9];
@@ -27,13 +24,6 @@ fn allowed_in_range() -> [u8; 16] {
     let mut a = [0u8; 16];
     a[..8].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1]);
     a[15] = 0x05;
-    a
-}
-
-fn v6(last: u16) -> [u8; 16] {
-    let mut a = [0u8; 16];
-    a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
-    a[14..].copy_from_slice(&last.to_be_bytes());
     a
 }
 

@@ -8,12 +8,14 @@
 use std::{fmt::Write as _, net::Ipv4Addr, thread, time::Duration};
 
 use anyhow::Result;
-use sec_agent_tests::{Lab, lab::SERVER_V4, poll_until};
-
-use crate::{
-    agent::rss_mib,
-    packets::{RawSender, frame, macs, tcp},
+use sec_agent_tests::{
+    Lab,
+    frames::{ETH_P_IP, Ipv4, Macs, TCP, eth_from, tcp},
+    lab::SERVER_V4,
+    poll_until,
 };
+
+use crate::{agent::rss_mib, packets::RawSender};
 
 const CHUNK: u32 = 20_000;
 const FIRST_SOURCE: u32 = 0x0a40_0000; // 10.64.0.0
@@ -25,8 +27,23 @@ pub fn agent_memory(out: &mut String) -> Result<()> {
     let pid = agent.pid();
     thread::sleep(Duration::from_millis(300));
     let idle = rss_mib(pid)?;
-    let macs = macs(&lab)?;
+    let macs = Macs::of_lab(&lab)?;
     let server: Ipv4Addr = SERVER_V4.parse()?;
+    // A TCP segment the agent captures and the server's stack takes (the IPv4 checksum is
+    // right) and then discards (the TCP checksum is zero).
+    let frame = |src: Ipv4Addr, src_port: u16, payload: &[u8]| {
+        let ip = Ipv4 {
+            dst: server,
+            checksum: true,
+            ..Ipv4::new(src, TCP)
+        };
+        eth_from(
+            macs,
+            &[],
+            ETH_P_IP,
+            &ip.packet(&tcp(src_port, 8080, 1, payload)),
+        )
+    };
     let sender = RawSender::open(&lab)?;
     let metric = |name: &str| -> Result<f64> { Ok(lab.metrics()?.total(name)) };
     let inspected = || metric("sec_agent_http_requests_inspected_total");
@@ -35,15 +52,7 @@ pub fn agent_memory(out: &mut String) -> Result<()> {
     let partial =
         b"POST /api/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789";
     let flows: Vec<Vec<u8>> = (0..10_000u16)
-        .map(|i| {
-            frame(
-                macs,
-                Ipv4Addr::new(10, 200, 0, 1),
-                server,
-                6,
-                &tcp(20_000 + i, 8080, 1, partial),
-            )
-        })
+        .map(|i| frame(Ipv4Addr::new(10, 200, 0, 1), 20_000 + i, partial))
         .collect();
     sender.send_all(&flows)?;
     wait_for(|| Ok(metric("sec_agent_flows_tracked")? >= 9_000.0))?;
@@ -58,15 +67,7 @@ pub fn agent_memory(out: &mut String) -> Result<()> {
         while sent < target {
             let n = CHUNK.min(target - sent);
             let frames: Vec<Vec<u8>> = (sent..sent + n)
-                .map(|i| {
-                    frame(
-                        macs,
-                        Ipv4Addr::from(FIRST_SOURCE + i),
-                        server,
-                        6,
-                        &tcp(40_000, 8080, 1, request),
-                    )
-                })
+                .map(|i| frame(Ipv4Addr::from(FIRST_SOURCE + i), 40_000, request))
                 .collect();
             sender.send_all(&frames)?;
             sent += n;

@@ -14,7 +14,7 @@
 //! Sender and receiver share a CPU (the veth hands over in the same softirq), so the
 //! figure is the rate one core sustains generating and dropping together.
 
-use std::{fmt::Write as _, process::Command, time::Instant};
+use std::{fmt::Write as _, net::Ipv4Addr, process::Command, time::Instant};
 
 use anyhow::{Context as _, Result, bail};
 use aya::programs::{TestRun as _, TestRunAttrs, TestRunOptions, Xdp, XdpMode};
@@ -25,11 +25,12 @@ use sec_agent::{
 use sec_agent_common::{BanEntry, BanReason, Verdict};
 use sec_agent_tests::{
     Lab,
+    frames::{ETH_P_IP, Ipv4, Macs, UDP, eth_from, udp},
     lab::{Bpffs, CLIENT_V4, SERVER_V4},
     traffic::in_netns,
 };
 
-use crate::{packets, stats};
+use crate::stats;
 
 /// Packets per flood (one test run in live-frames mode).
 const FLOOD_PACKETS: u64 = 1_000_000;
@@ -306,14 +307,19 @@ fn counter_after(text: &str, marker: &str) -> Result<u64> {
         .with_context(|| format!("no `{marker}` in:\n{text}"))
 }
 
-/// A 60-byte IPv4/UDP frame (64 on the wire) from the client to the server.
+/// A 60-byte IPv4/UDP frame (64 on the wire) from the client to the server, with the MACs
+/// and IPv4 checksum the server's stack checks.
 fn udp_frame(lab: &Lab) -> Result<Vec<u8>> {
-    Ok(packets::frame(
-        packets::macs(lab)?,
-        CLIENT_V4.parse()?,
-        SERVER_V4.parse()?,
-        17,
-        &packets::udp(9, &[0; 18]),
+    let ip = Ipv4 {
+        dst: SERVER_V4.parse()?,
+        checksum: true,
+        ..Ipv4::new(CLIENT_V4.parse::<Ipv4Addr>()?, UDP)
+    };
+    Ok(eth_from(
+        Macs::of_lab(lab)?,
+        &[],
+        ETH_P_IP,
+        &ip.packet(&udp(9, &[0; 18])),
     ))
 }
 

@@ -17,9 +17,6 @@ use sec_agent_tests::{frames::*, lab::Bpffs};
 
 use crate::stats;
 
-const XDP_DROP: u32 = 1;
-const XDP_PASS: u32 = 2;
-
 /// Test runs per figure.
 pub const RUNS: usize = 5;
 /// Packets per test run.
@@ -29,12 +26,6 @@ pub fn frame64(l3: Vec<u8>, ethertype: u16) -> Vec<u8> {
     let mut f = eth(&[], ethertype, &l3);
     f.resize(64.max(f.len()), 0);
     f
-}
-
-pub fn v6(last: u16) -> [u8; 16] {
-    let mut a = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    a[14..].copy_from_slice(&last.to_be_bytes());
-    a
 }
 
 /// ns per packet of `program` on `frame`, one figure per test run of REPEAT packets, RUNS
