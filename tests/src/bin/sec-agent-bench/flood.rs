@@ -30,7 +30,7 @@ use sec_agent_tests::{
     traffic::in_netns,
 };
 
-use crate::stats;
+use crate::{floor, stats};
 
 /// Packets per flood (one test run in live-frames mode).
 const FLOOD_PACKETS: u64 = 1_000_000;
@@ -81,23 +81,8 @@ pub fn flood(out: &mut String) -> Result<()> {
     }
     let lab = Lab::new();
     let frame = udp_frame(&lab)?;
-    // The generator and the PASS floor come from one load of the object, in its own bpffs.
-    let gen_fs = Bpffs::unique();
-    let gen_pin = gen_fs.dir.join("sec-agent");
-    ensure_pin_dir(&gen_pin)?;
-    let mut generator = loader::load(&Config::default(), &gen_pin)?;
-    for name in [
-        "bench_redirect_ingress",
-        "bench_floor_pass",
-        "bench_floor_drop",
-    ] {
-        let p: &mut Xdp = generator
-            .ebpf
-            .program_mut(name)
-            .context("benchmark program")?
-            .try_into()?;
-        p.load()?;
-    }
+    // The generator and the floors: one load of the benchmark object.
+    let mut bench = floor::load()?;
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); Mechanism::ALL.len()];
     for _ in 0..ROUNDS {
         for (i, m) in Mechanism::ALL.into_iter().enumerate() {
@@ -106,7 +91,7 @@ pub fn flood(out: &mut String) -> Result<()> {
             // measure the mechanism: run it again, a bounded number of times.
             let mut attempt = 1;
             let (dropped, secs) = loop {
-                let (dropped, sent, secs) = run_one(&lab, m, &mut generator.ebpf, &frame)?;
+                let (dropped, sent, secs) = run_one(&lab, m, &mut bench, &frame)?;
                 if dropped >= sent * 9 / 10 {
                     break (dropped, secs);
                 }
@@ -213,9 +198,9 @@ fn run_one(
     // The veth takes XDP frames only when its receiver has an XDP program: the PASS floor
     // (or the DROP floor, for the baseline).
     let floor_name = if m == Mechanism::Floor {
-        "bench_floor_drop"
+        floor::DROP
     } else {
-        "bench_floor_pass"
+        floor::PASS
     };
     let floor: &mut Xdp = bench
         .program_mut(floor_name)
@@ -284,7 +269,7 @@ fn run_one(
 
 fn generator(bench: &mut aya::Ebpf) -> Result<&mut Xdp> {
     Ok(bench
-        .program_mut("bench_redirect_ingress")
+        .program_mut(floor::REDIRECT)
         .context("generator program")?
         .try_into()?)
 }

@@ -15,7 +15,7 @@ use sec_agent::{
 use sec_agent_common::{BanEntry, BanReason, RateKey, TokenBucket, maps as m};
 use sec_agent_tests::{frames::*, lab::Bpffs};
 
-use crate::stats;
+use crate::{floor, stats};
 
 /// Test runs per figure.
 pub const RUNS: usize = 5;
@@ -73,34 +73,15 @@ pub fn xdp_costs(out: &mut String) -> Result<()> {
     let _ = writeln!(out, "|---|---|---|---|");
     let mut worst_ratio: f64 = 0.0;
     let mut last_floor = 0.0;
+    let mut floors = floor::load()?;
     for bans in [0u32, 10_000, 1_000_000] {
         let bpffs = Bpffs::unique();
         let pin = bpffs.dir.join("sec-agent");
         ensure_pin_dir(&pin)?;
         let mut loaded = loader::load(&Config::default(), &pin)?;
-        for floor in ["bench_floor_pass", "bench_floor_drop"] {
-            let p: &mut Xdp = loaded
-                .ebpf
-                .program_mut(floor)
-                .context("floor program")?
-                .try_into()?;
-            p.load()?;
-        }
         fill(&mut loaded.maps, &pin, bans)?;
-        let floor_pass = stats(measure(
-            &mut loaded.ebpf,
-            "bench_floor_pass",
-            &clean4,
-            false,
-        )?)
-        .1;
-        let floor_drop = stats(measure(
-            &mut loaded.ebpf,
-            "bench_floor_drop",
-            &clean4,
-            true,
-        )?)
-        .1;
+        let floor_pass = stats(measure(&mut floors, floor::PASS, &clean4, false)?).1;
+        let floor_drop = stats(measure(&mut floors, floor::DROP, &clean4, true)?).1;
         last_floor = floor_pass;
         let _ = writeln!(out, "| {bans} | floor PASS | {floor_pass:.1} | 1.00 |");
         let _ = writeln!(out, "| {bans} | floor DROP | {floor_drop:.1} | 1.00 |");
