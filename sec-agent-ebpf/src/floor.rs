@@ -1,7 +1,7 @@
-//! Benchmark baselines: the cheapest possible XDP programs, built exactly like the real one
-//! (same crate, same toolchain, same object), so that `cargo xtask bench` can report the
-//! real program's cost as a ratio to the physical floor of an XDP run. Never attached by
-//! the agent.
+//! Benchmark baselines: the cheapest possible XDP programs, built like the real one (same
+//! crate, same toolchain, same flags), so that `cargo xtask bench` can report the real
+//! program's cost as a ratio to the physical floor of an XDP run. They live in an object of
+//! their own (`bench.rs`), never in the one the agent embeds.
 
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
 

@@ -6,14 +6,13 @@
 //! Frames that cannot be parsed up to the source address pass (fail-open) and are counted.
 //!
 //! The same object holds the capture socket filter (`capture.rs`), which lets only HTTP
-//! traffic reach the agent's AF_PACKET ring.
+//! traffic reach the agent's AF_PACKET ring. The benchmark baselines are not in this object:
+//! they are in `sec-agent-ebpf-bench` (`bench.rs`), which only the benchmark loads.
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
 
 #[cfg(target_arch = "bpf")]
 mod capture;
-#[cfg(target_arch = "bpf")]
-mod floor;
 #[cfg(target_arch = "bpf")]
 mod maps;
 #[cfg(target_arch = "bpf")]

@@ -5,10 +5,10 @@ use std::{
     process::{Child, Command, ExitStatus, Stdio},
     sync::{Arc, Mutex},
     thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use crate::{Lab, agent_bin};
+use crate::{Lab, agent_bin, poll_until};
 
 /// How long the agent may take to load, attach and report that it runs.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -21,7 +21,8 @@ pub struct Agent {
 
 impl Agent {
     /// Starts `sec-agent run --iface <server veth>` plus `extra` in the server namespace
-    /// and waits for its "sec-agent running" log line.
+    /// and waits for its "sec-agent running" log line. Tests start it through
+    /// [`Lab::start_agent`], which adds the lab's config (and with it the metrics port).
     pub fn start(lab: &Lab, extra: &[&str]) -> Agent {
         let mut cmd = Command::new("nsenter");
         cmd.arg(format!("--net=/run/netns/{}", lab.server_ns))
@@ -51,10 +52,9 @@ impl Agent {
 
     /// Waits until a log line contains `needle`; panics with the log on timeout or exit.
     pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
+        let found = poll_until(timeout, || {
             if self.log().iter().any(|l| l.contains(needle)) {
-                return;
+                return Some(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 // Give the reader thread a moment to collect the last lines.
@@ -64,13 +64,13 @@ impl Agent {
                     self.log().join("\n")
                 );
             }
-            assert!(
-                Instant::now() < deadline,
-                "agent did not log {needle:?} within {timeout:?}:\n{}",
-                self.log().join("\n")
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
+            None
+        });
+        assert!(
+            found.is_some(),
+            "agent did not log {needle:?} within {timeout:?}:\n{}",
+            self.log().join("\n")
+        );
     }
 
     /// Everything the agent logged so far.
@@ -93,18 +93,10 @@ impl Agent {
     pub fn stop(mut self) -> ExitStatus {
         // SAFETY: signalling our own child by PID.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for agent") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "agent ignored SIGTERM:\n{}",
-                self.log().join("\n")
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+        let status = poll_until(Duration::from_secs(10), || {
+            self.child.try_wait().expect("wait for agent")
+        });
+        status.unwrap_or_else(|| panic!("agent ignored SIGTERM:\n{}", self.log().join("\n")))
     }
 }
 

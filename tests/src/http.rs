@@ -5,11 +5,10 @@ use std::{
     fs,
     net::TcpStream,
     process::{Child, Command, Stdio},
-    thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use crate::{Lab, traffic::in_netns};
+use crate::{Lab, traffic::in_netns, wait_until};
 
 /// Port the lab's web server listens on (one of the agent's default HTTP ports).
 pub const HTTP_PORT: u16 = 8080;
@@ -38,12 +37,10 @@ impl HttpServer {
             .spawn()
             .expect("start busybox httpd");
         let server = HttpServer { child };
-        let deadline = Instant::now() + Duration::from_secs(10);
         let addr = format!("[::1]:{HTTP_PORT}");
-        while !in_netns(&lab.server_ns, || TcpStream::connect(addr.as_str()).is_ok()) {
-            assert!(Instant::now() < deadline, "http.server did not start");
-            thread::sleep(Duration::from_millis(50));
-        }
+        wait_until("busybox httpd to accept", Duration::from_secs(10), || {
+            in_netns(&lab.server_ns, || TcpStream::connect(addr.as_str()).is_ok())
+        });
         server
     }
 }

@@ -18,7 +18,7 @@ use std::{
 use sec_agent::kernel::KernelMaps;
 use sec_agent_common::{Counter, Verdict};
 
-use crate::{agent_bin, run, run_ok};
+use crate::{agent_bin, metrics::Metrics, run, run_ok};
 
 /// Server address (IPv4) inside every lab.
 pub const SERVER_V4: &str = "10.200.0.2";
@@ -31,15 +31,15 @@ pub const CLIENT_V6: &str = "fd00:200::1";
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// Short id unique across parallel tests and test binaries: PID bits and a counter. It
-/// keeps interface names (`c<id>`, `s<id>`) within the kernel's 15 bytes.
-fn unique_id() -> String {
-    format!(
-        "{:x}{:x}",
-        std::process::id() & 0xffff,
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    )
+/// Short id unique across parallel tests and test binaries: PID bits and a counter, which
+/// is returned too. It keeps interface names (`c<id>`, `s<id>`) within the kernel's 15 bytes.
+fn unique_id() -> (String, u32) {
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    (format!("{:x}{n:x}", std::process::id() & 0xffff), n)
 }
+
+/// First port handed out for agents' `/metrics` endpoints (one per lab, counting up).
+const METRICS_PORT_BASE: u16 = 19_100;
 
 /// A lab; everything it created is removed on drop.
 pub struct Lab {
@@ -57,13 +57,16 @@ pub struct Lab {
     pub pin_path: PathBuf,
     /// Directory for the lab's files (configs, event log, web root); removed on drop.
     pub dir: PathBuf,
+    /// Port of the agent's `/metrics` endpoint on 127.0.0.1 in the server namespace, set in
+    /// every config [`Lab::config`] writes; [`Lab::metrics`] scrapes it.
+    pub metrics_port: u16,
 }
 
 impl Lab {
     /// Creates the namespaces, the veth pair, addresses and the bpffs.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Lab {
-        let id = unique_id();
+        let (id, n) = unique_id();
         let bpffs = Bpffs::mount(&id);
         let dir = std::env::temp_dir().join(format!("sa-test-{id}-files"));
         fs::create_dir_all(&dir).expect("create lab directory");
@@ -75,6 +78,7 @@ impl Lab {
             server_if: format!("s{id}"),
             pin_path: bpffs.dir.join("sec-agent"),
             bpffs,
+            metrics_port: METRICS_PORT_BASE + (n % 10_000) as u16,
         };
         // From here on, Drop cleans up whatever was created, also on a failed step.
         lab.setup();
@@ -172,17 +176,20 @@ impl Lab {
         crate::Agent::start(self, &args)
     }
 
-    /// Writes an agent config that sends events to the lab's own event log, followed by
-    /// `extra` TOML; returns its path.
+    /// Writes an agent config that sends events to the lab's own event log, listens for
+    /// control requests on the lab's socket and serves `/metrics` on
+    /// [`Lab::metrics_port`], followed by `extra` TOML (which must not repeat those three
+    /// sections); returns its path.
     pub fn config(&self, extra: &str) -> String {
         static N: AtomicU32 = AtomicU32::new(0);
         let path = self
             .dir
             .join(format!("agent-{}.toml", N.fetch_add(1, Ordering::SeqCst)));
         let text = format!(
-            "[events]\nfile = \"{}\"\n\n[control]\nsocket = \"{}\"\n\n{extra}",
+            "[events]\nfile = \"{}\"\n\n[control]\nsocket = \"{}\"\n\n[metrics]\nlisten = \"127.0.0.1:{}\"\n\n{extra}",
             self.events_path().display(),
-            self.control_socket().display()
+            self.control_socket().display(),
+            self.metrics_port
         );
         fs::write(&path, text).expect("write agent config");
         path.to_string_lossy().into_owned()
@@ -234,6 +241,19 @@ impl Lab {
     /// Runs the CLI and panics unless it succeeds; returns stdout.
     pub fn cli_ok(&self, args: &[&str]) -> String {
         String::from_utf8_lossy(&run_ok(&mut self.cli_cmd(args)).stdout).into_owned()
+    }
+
+    /// `ban list --json`: one object per ban, as the CLI prints them.
+    pub fn ban_list(&self) -> Vec<serde_json::Value> {
+        match crate::json(&self.cli_ok(&["ban", "list", "--json"])) {
+            serde_json::Value::Array(bans) => bans,
+            other => panic!("ban list --json is not an array: {other}"),
+        }
+    }
+
+    /// One scrape of the agent's `/metrics` (see [`Lab::metrics_port`]).
+    pub fn metrics(&self) -> std::io::Result<Metrics> {
+        Metrics::scrape(self)
     }
 
     /// Opens the lab's pinned maps directly.
@@ -334,7 +354,7 @@ impl Bpffs {
 
     /// A fresh bpffs with a unique name.
     pub fn unique() -> Bpffs {
-        Bpffs::mount(&unique_id())
+        Bpffs::mount(&unique_id().0)
     }
 }
 

@@ -20,7 +20,7 @@ use sec_agent::{
     },
 };
 use sec_agent_tests::{
-    Lab, kernel_tests_enabled,
+    Lab, kernel_test,
     lab::{CLIENT_V4, SERVER_V4},
     traffic::{in_netns, tcp_listener, tcp_stream},
 };
@@ -33,10 +33,7 @@ fn pattern(offset: usize) -> u8 {
     (offset.wrapping_mul(2_654_435_761) >> 13) as u8
 }
 
-fn transfer_captured_whole(test: &str, version: RingVersion) {
-    if !kernel_tests_enabled(test) {
-        return;
-    }
+fn transfer_captured_whole(version: RingVersion) {
     let lab = Lab::new();
     std::fs::create_dir_all(&lab.pin_path).expect("pin directory");
     let mut loaded = loader::load(&Config::default(), &lab.pin_path).expect("load the object");
@@ -119,15 +116,11 @@ fn transfer_captured_whole(test: &str, version: RingVersion) {
     }
 }
 
-#[test]
-fn v2_ring_captures_gso_aggregates_whole_through_the_copy_path() {
-    transfer_captured_whole(
-        "v2_ring_captures_gso_aggregates_whole_through_the_copy_path",
-        RingVersion::V2,
-    );
-}
+kernel_test!(
+    v2_ring_captures_gso_aggregates_whole_through_the_copy_path,
+    { transfer_captured_whole(RingVersion::V2) }
+);
 
-#[test]
-fn v3_ring_captures_gso_aggregates_whole() {
-    transfer_captured_whole("v3_ring_captures_gso_aggregates_whole", RingVersion::V3);
-}
+kernel_test!(v3_ring_captures_gso_aggregates_whole, {
+    transfer_captured_whole(RingVersion::V3)
+});

@@ -9,9 +9,10 @@ use std::{
 
 use sec_agent_common::Verdict;
 use sec_agent_tests::{
-    Lab, kernel_tests_enabled,
+    Lab, json, kernel_test,
     lab::{CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6},
     traffic::{tcp_connects, tcp_listener, udp_drain, udp_send, udp_socket},
+    wait_until,
 };
 use serde_json::Value;
 
@@ -20,10 +21,6 @@ const PAYLOAD: usize = 100;
 /// Frame bytes of one IPv4 UDP datagram with [`PAYLOAD`]: Ethernet 14 + IPv4 20 + UDP 8.
 const V4_FRAME: u64 = 14 + 20 + 8 + PAYLOAD as u64;
 const NO_GAP: Duration = Duration::ZERO;
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"))
-}
 
 /// Sends `count` datagrams from `from` to the server's `port` and returns how many arrived.
 fn udp_round(lab: &Lab, from: &str, to: &str, port: u16, count: u32) -> u32 {
@@ -105,8 +102,8 @@ fn exact_ban_in_mode(mode: &str) {
     // Neighbour discovery from the banned source may add a probe or two.
     assert!((25..=28).contains(&dropped), "IPv6 drops {dropped}");
 
-    let list = json(&lab.cli_ok(&["ban", "list", "--json"]));
-    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    let list = lab.ban_list();
+    assert_eq!(list.len(), 2, "{list:?}");
     assert_eq!(list[0]["address"], CLIENT_V4);
     assert_eq!(list[0]["note"], "e2e test");
     assert_eq!(list[0]["permanent"], true);
@@ -132,25 +129,11 @@ fn exact_ban_in_mode(mode: &str) {
     assert_eq!(lab.ping(SERVER_V6, 2), 2);
 }
 
-#[test]
-fn exact_ban_native_mode() {
-    if kernel_tests_enabled("exact_ban_native_mode") {
-        exact_ban_in_mode("native");
-    }
-}
+kernel_test!(exact_ban_native_mode, { exact_ban_in_mode("native") });
 
-#[test]
-fn exact_ban_skb_mode() {
-    if kernel_tests_enabled("exact_ban_skb_mode") {
-        exact_ban_in_mode("skb");
-    }
-}
+kernel_test!(exact_ban_skb_mode, { exact_ban_in_mode("skb") });
 
-#[test]
-fn range_ban_drops_the_whole_prefix() {
-    if !kernel_tests_enabled("range_ban_drops_the_whole_prefix") {
-        return;
-    }
+kernel_test!(range_ban_drops_the_whole_prefix, {
     let lab = Lab::new();
     let extra = lab.add_clients(2);
     let _agent = lab.start_agent(&[]);
@@ -187,61 +170,44 @@ fn range_ban_drops_the_whole_prefix() {
         "outside the range"
     );
 
-    let list = json(&lab.cli_ok(&["ban", "list", "--json"]));
-    let kinds: Vec<_> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["kind"].clone())
-        .collect();
+    let list = lab.ban_list();
+    let kinds: Vec<_> = list.iter().map(|b| b["kind"].clone()).collect();
     assert_eq!(kinds, ["range", "range"]);
     lab.cli_ok(&["ban", "del", "10.200.0.8/29"]);
     assert_eq!(udp_round(&lab, &extra[0].0, SERVER_V4, 9001, 10), 10);
-}
+});
 
-#[test]
-fn ttl_expiry_lets_traffic_through_and_the_sweeper_removes_the_ban() {
-    if !kernel_tests_enabled("ttl_expiry") {
-        return;
-    }
-    let lab = Lab::new();
-    let config = lab.config("[xdp]\nsweep_interval = \"200ms\"\n");
-    let _agent = lab.start_agent(&["--config", &config]);
-
-    lab.cli_ok(&["ban", "add", CLIENT_V4, "--ttl", "2s"]);
-    let banned_at = Instant::now();
-    assert_eq!(
-        udp_round(&lab, CLIENT_V4, SERVER_V4, 9002, 5),
-        0,
-        "dropped while the TTL runs"
-    );
-    // Entries stay until the sweeper removes them; the kernel ignores them once expired.
-    let expired = banned_at + Duration::from_millis(2300);
-    thread::sleep(expired.saturating_duration_since(Instant::now()));
-    assert_eq!(
-        udp_round(&lab, CLIENT_V4, SERVER_V4, 9002, 5),
-        5,
-        "passes after expiry"
-    );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !json(&lab.cli_ok(&["ban", "list", "--json"]))
-        .as_array()
-        .unwrap()
-        .is_empty()
+kernel_test!(
+    ttl_expiry_lets_traffic_through_and_the_sweeper_removes_the_ban,
     {
-        assert!(
-            Instant::now() < deadline,
-            "the sweeper did not remove the expired ban"
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
-}
+        let lab = Lab::new();
+        let config = lab.config("[xdp]\nsweep_interval = \"200ms\"\n");
+        let _agent = lab.start_agent(&["--config", &config]);
 
-#[test]
-fn allowlist_beats_bans_and_refuses_self_lockout() {
-    if !kernel_tests_enabled("allowlist_beats_bans") {
-        return;
+        lab.cli_ok(&["ban", "add", CLIENT_V4, "--ttl", "2s"]);
+        let banned_at = Instant::now();
+        assert_eq!(
+            udp_round(&lab, CLIENT_V4, SERVER_V4, 9002, 5),
+            0,
+            "dropped while the TTL runs"
+        );
+        // Entries stay until the sweeper removes them; the kernel ignores them once expired.
+        let expired = banned_at + Duration::from_millis(2300);
+        thread::sleep(expired.saturating_duration_since(Instant::now()));
+        assert_eq!(
+            udp_round(&lab, CLIENT_V4, SERVER_V4, 9002, 5),
+            5,
+            "passes after expiry"
+        );
+        wait_until(
+            "the sweeper to remove the expired ban",
+            Duration::from_secs(5),
+            || lab.ban_list().is_empty(),
+        );
     }
+);
+
+kernel_test!(allowlist_beats_bans_and_refuses_self_lockout, {
     let lab = Lab::new();
     let _agent = lab.start_agent(&[]);
     lab.cli_ok(&["allow", "add", "10.200.0.0/30"]);
@@ -279,13 +245,9 @@ fn allowlist_beats_bans_and_refuses_self_lockout() {
         0,
         "ban applies again"
     );
-}
+});
 
-#[test]
-fn restricted_ports_admit_only_allowlisted_sources() {
-    if !kernel_tests_enabled("restricted_ports") {
-        return;
-    }
+kernel_test!(restricted_ports_admit_only_allowlisted_sources, {
     let lab = Lab::new();
     let extra = lab.add_clients(1);
     let _agent = lab.start_agent(&[]);
@@ -339,13 +301,9 @@ fn restricted_ports_admit_only_allowlisted_sources() {
         tcp_connects(&lab.client_ns, None, &to(7000), wait),
         "open again"
     );
-}
+});
 
-#[test]
-fn rate_limit_passes_burst_plus_rate_times_time() {
-    if !kernel_tests_enabled("rate_limit") {
-        return;
-    }
+kernel_test!(rate_limit_passes_burst_plus_rate_times_time, {
     let lab = Lab::new();
     let extra = lab.add_clients(1);
     let _agent = lab.start_agent(&[]);
@@ -439,154 +397,143 @@ fn rate_limit_passes_burst_plus_rate_times_time() {
         100,
         "off means off"
     );
-}
+});
 
-#[test]
-fn cli_rejects_bad_input_with_exit_2_and_leaves_maps_unchanged() {
-    if !kernel_tests_enabled("cli_rejects_bad_input") {
-        return;
+kernel_test!(
+    cli_rejects_bad_input_with_exit_2_and_leaves_maps_unchanged,
+    {
+        let lab = Lab::new();
+        let config = lab.config("[maps]\nban_v4 = 2\n");
+        let _agent = lab.start_agent(&["--config", &config]);
+        lab.cli_ok(&["ban", "add", "192.0.2.1", "--ttl", "1h"]);
+
+        let cases: &[(&[&str], &str)] = &[
+            (&["ban", "add", "192.0.2.300"], "not an IP address"),
+            (&["ban", "add", "10.0.0.1/24"], "host bits set"),
+            (
+                &["ban", "add", "192.0.2.9", "--ttl", "soon"],
+                "not a duration",
+            ),
+            (
+                &["ban", "add", "192.0.2.9", "--ttl", "0s"],
+                "longer than 0s",
+            ),
+            (&["ban", "del", "192.0.2.77"], "not banned"),
+            (&["allow", "add", "2001:db8::1/33"], "host bits set"),
+            (&["allow", "del", "192.0.2.0/24"], "not in the allowlist"),
+            (&["ports", "restrict", "70000"], "not a port"),
+            (
+                &["ratelimit", "set", "--pps", "10", "--burst", "0"],
+                "burst",
+            ),
+            (
+                &[
+                    "ratelimit",
+                    "set",
+                    "--pps",
+                    "10",
+                    "--burst",
+                    "5",
+                    "--v4-prefix",
+                    "33",
+                ],
+                "v4_prefix",
+            ),
+        ];
+        for (args, message) in cases {
+            let out = lab.cli(args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(stderr.contains(message), "{args:?}: {stderr}");
+        }
+
+        // The map holds two: the third ban is refused, named, and nothing changes.
+        lab.cli_ok(&["ban", "add", "192.0.2.2"]);
+        let full = lab.cli(&["ban", "add", "192.0.2.3"]);
+        let stderr = String::from_utf8_lossy(&full.stderr);
+        assert_eq!(full.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("map ban_v4 is full (2 entries)"),
+            "{stderr}"
+        );
+        let list = lab.ban_list();
+        let addrs: Vec<_> = list.iter().map(|b| b["address"].clone()).collect();
+        assert_eq!(addrs.len(), 2, "{list:?}");
+        assert!(!addrs.contains(&Value::from("192.0.2.3")));
+        assert_eq!(lab.cli_ok(&["allow", "list"]).trim(), "");
+        assert_eq!(lab.cli_ok(&["ports", "list"]).trim(), "");
+        assert_eq!(
+            lab.cli_ok(&["ratelimit", "show"]).trim(),
+            "rate limiting off"
+        );
     }
-    let lab = Lab::new();
-    let config = lab.config("[maps]\nban_v4 = 2\n");
-    let _agent = lab.start_agent(&["--config", &config]);
-    lab.cli_ok(&["ban", "add", "192.0.2.1", "--ttl", "1h"]);
+);
 
-    let cases: &[(&[&str], &str)] = &[
-        (&["ban", "add", "192.0.2.300"], "not an IP address"),
-        (&["ban", "add", "10.0.0.1/24"], "host bits set"),
-        (
-            &["ban", "add", "192.0.2.9", "--ttl", "soon"],
-            "not a duration",
-        ),
-        (
-            &["ban", "add", "192.0.2.9", "--ttl", "0s"],
-            "longer than 0s",
-        ),
-        (&["ban", "del", "192.0.2.77"], "not banned"),
-        (&["allow", "add", "2001:db8::1/33"], "host bits set"),
-        (&["allow", "del", "192.0.2.0/24"], "not in the allowlist"),
-        (&["ports", "restrict", "70000"], "not a port"),
-        (
-            &["ratelimit", "set", "--pps", "10", "--burst", "0"],
-            "burst",
-        ),
-        (
-            &[
-                "ratelimit",
-                "set",
-                "--pps",
-                "10",
-                "--burst",
-                "5",
-                "--v4-prefix",
-                "33",
-            ],
-            "v4_prefix",
-        ),
-    ];
-    for (args, message) in cases {
-        let out = lab.cli(args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(message), "{args:?}: {stderr}");
+kernel_test!(
+    sigkill_keeps_enforcing_and_a_restart_adopts_maps_and_link,
+    {
+        let lab = Lab::new();
+        let agent = lab.start_agent(&[]);
+        lab.cli_ok(&["ban", "add", CLIENT_V4, "--ttl", "1h"]);
+        lab.cli_ok(&["ban", "add", "198.51.100.0/24"]);
+        assert_eq!(lab.ping(SERVER_V4, 2), 0);
+        let first = json(&lab.cli_ok(&["status", "--json"]));
+        let link_id = first["interfaces"][0]["link_id"].as_u64().unwrap();
+        let prog_id = first["interfaces"][0]["program_id"].as_u64().unwrap();
+        assert_eq!(first["agent_running"], true);
+
+        agent.kill();
+        assert_eq!(
+            lab.ping(SERVER_V4, 3),
+            0,
+            "still dropped with the agent dead"
+        );
+        assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 9006, 5), 0);
+        let orphaned = json(&lab.cli_ok(&["status", "--json"]));
+        assert_eq!(orphaned["agent_running"], false);
+        assert_eq!(orphaned["interfaces"][0]["link_id"].as_u64(), Some(link_id));
+        assert_eq!(lab.server_xdp_progs(), 1);
+
+        let mut agent = lab.start_agent(&[]);
+        agent.wait_for_log("adopted=true", Duration::from_secs(5));
+        let second = json(&lab.cli_ok(&["status", "--json"]));
+        assert_eq!(
+            second["interfaces"].as_array().unwrap().len(),
+            1,
+            "{second}"
+        );
+        assert_eq!(
+            second["interfaces"][0]["link_id"].as_u64(),
+            Some(link_id),
+            "same link"
+        );
+        assert_ne!(
+            second["interfaces"][0]["program_id"].as_u64(),
+            Some(prog_id),
+            "new program"
+        );
+        assert_eq!(lab.server_xdp_progs(), 1, "not attached twice");
+        let bans = lab.ban_list();
+        assert_eq!(bans.len(), 2, "no ban lost: {bans:?}");
+        assert_eq!(
+            lab.ping(SERVER_V4, 2),
+            0,
+            "the new program enforces the old bans"
+        );
+
+        // The new program reads the same maps: unbanning through them lets traffic through.
+        lab.cli_ok(&["ban", "del", CLIENT_V4]);
+        assert_eq!(lab.ping(SERVER_V4, 2), 2);
+
+        // A normal stop detaches.
+        assert!(agent.stop().success());
+        assert_eq!(lab.server_xdp_progs(), 0, "detached on SIGTERM");
+        let after = json(&lab.cli_ok(&["status", "--json"]));
+        assert_eq!(after["interfaces"].as_array().unwrap().len(), 0, "{after}");
     }
+);
 
-    // The map holds two: the third ban is refused, named, and nothing changes.
-    lab.cli_ok(&["ban", "add", "192.0.2.2"]);
-    let full = lab.cli(&["ban", "add", "192.0.2.3"]);
-    let stderr = String::from_utf8_lossy(&full.stderr);
-    assert_eq!(full.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("map ban_v4 is full (2 entries)"),
-        "{stderr}"
-    );
-    let list = json(&lab.cli_ok(&["ban", "list", "--json"]));
-    let addrs: Vec<_> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["address"].clone())
-        .collect();
-    assert_eq!(addrs.len(), 2, "{list}");
-    assert!(!addrs.contains(&Value::from("192.0.2.3")));
-    assert_eq!(lab.cli_ok(&["allow", "list"]).trim(), "");
-    assert_eq!(lab.cli_ok(&["ports", "list"]).trim(), "");
-    assert_eq!(
-        lab.cli_ok(&["ratelimit", "show"]).trim(),
-        "rate limiting off"
-    );
-}
-
-#[test]
-fn sigkill_keeps_enforcing_and_a_restart_adopts_maps_and_link() {
-    if !kernel_tests_enabled("sigkill_keeps_enforcing") {
-        return;
-    }
-    let lab = Lab::new();
-    let agent = lab.start_agent(&[]);
-    lab.cli_ok(&["ban", "add", CLIENT_V4, "--ttl", "1h"]);
-    lab.cli_ok(&["ban", "add", "198.51.100.0/24"]);
-    assert_eq!(lab.ping(SERVER_V4, 2), 0);
-    let first = json(&lab.cli_ok(&["status", "--json"]));
-    let link_id = first["interfaces"][0]["link_id"].as_u64().unwrap();
-    let prog_id = first["interfaces"][0]["program_id"].as_u64().unwrap();
-    assert_eq!(first["agent_running"], true);
-
-    agent.kill();
-    assert_eq!(
-        lab.ping(SERVER_V4, 3),
-        0,
-        "still dropped with the agent dead"
-    );
-    assert_eq!(udp_round(&lab, CLIENT_V4, SERVER_V4, 9006, 5), 0);
-    let orphaned = json(&lab.cli_ok(&["status", "--json"]));
-    assert_eq!(orphaned["agent_running"], false);
-    assert_eq!(orphaned["interfaces"][0]["link_id"].as_u64(), Some(link_id));
-    assert_eq!(lab.server_xdp_progs(), 1);
-
-    let mut agent = lab.start_agent(&[]);
-    agent.wait_for_log("adopted=true", Duration::from_secs(5));
-    let second = json(&lab.cli_ok(&["status", "--json"]));
-    assert_eq!(
-        second["interfaces"].as_array().unwrap().len(),
-        1,
-        "{second}"
-    );
-    assert_eq!(
-        second["interfaces"][0]["link_id"].as_u64(),
-        Some(link_id),
-        "same link"
-    );
-    assert_ne!(
-        second["interfaces"][0]["program_id"].as_u64(),
-        Some(prog_id),
-        "new program"
-    );
-    assert_eq!(lab.server_xdp_progs(), 1, "not attached twice");
-    let bans = json(&lab.cli_ok(&["ban", "list", "--json"]));
-    assert_eq!(bans.as_array().unwrap().len(), 2, "no ban lost: {bans}");
-    assert_eq!(
-        lab.ping(SERVER_V4, 2),
-        0,
-        "the new program enforces the old bans"
-    );
-
-    // The new program reads the same maps: unbanning through them lets traffic through.
-    lab.cli_ok(&["ban", "del", CLIENT_V4]);
-    assert_eq!(lab.ping(SERVER_V4, 2), 2);
-
-    // A normal stop detaches.
-    assert!(agent.stop().success());
-    assert_eq!(lab.server_xdp_progs(), 0, "detached on SIGTERM");
-    let after = json(&lab.cli_ok(&["status", "--json"]));
-    assert_eq!(after["interfaces"].as_array().unwrap().len(), 0, "{after}");
-}
-
-#[test]
-fn keep_attached_survives_a_normal_stop() {
-    if !kernel_tests_enabled("keep_attached") {
-        return;
-    }
+kernel_test!(keep_attached_survives_a_normal_stop, {
     let lab = Lab::new();
     let agent = lab.start_agent(&["--keep-attached"]);
     lab.cli_ok(&["ban", "add", CLIENT_V4]);
@@ -613,13 +560,9 @@ fn keep_attached_survives_a_normal_stop() {
         .unwrap();
     assert!(!second.status.success());
     assert!(String::from_utf8_lossy(&second.stderr).contains("already running"));
-}
+});
 
-#[test]
-fn a_failed_start_leaves_nothing_attached() {
-    if !kernel_tests_enabled("a_failed_start_leaves_nothing_attached") {
-        return;
-    }
+kernel_test!(a_failed_start_leaves_nothing_attached, {
     let lab = Lab::new();
     let out = lab
         .in_ns(
@@ -647,4 +590,4 @@ fn a_failed_start_leaves_nothing_attached() {
         0,
         "{status}"
     );
-}
+});

@@ -10,7 +10,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
     },
     thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use sec_agent::net::Target;
@@ -18,60 +18,10 @@ use sec_agent_common::{BanEntry, BanReason};
 use sec_agent_tests::{
     Lab, agent_bin,
     http::{HttpServer, curl},
-    kernel_tests_enabled,
+    json, kernel_test,
     lab::{CLIENT_V4, SERVER_V4},
-    run, run_ok, tool_available,
+    poll_until, run, tool_available, wait_until,
 };
-use serde_json::Value;
-
-macro_rules! kernel_test {
-    ($name:ident, $body:block) => {
-        #[test]
-        fn $name() {
-            if kernel_tests_enabled(stringify!($name)) $body
-        }
-    };
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"))
-}
-
-/// `GET /metrics` from inside the server namespace, with curl.
-fn scrape(lab: &Lab) -> String {
-    let out = run_ok(lab.in_ns(&lab.server_ns, "curl").args([
-        "-s",
-        "--max-time",
-        "5",
-        "http://127.0.0.1:9891/metrics",
-    ]));
-    String::from_utf8(out.stdout).expect("UTF-8 metrics")
-}
-
-/// Value of the series `name{labels}` (labels as written, e.g. `detection="payload"`).
-fn metric(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| l.split(['{', ' ']).next() == Some(name))
-        .find(|l| labels.iter().all(|lab| l.contains(lab)))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn bans(lab: &Lab) -> Vec<Value> {
-    json(&lab.cli_ok(&["ban", "list", "--json"]))
-        .as_array()
-        .unwrap()
-        .clone()
-}
 
 /// Removes every pin (maps and links), as a reboot would: the program detaches and the maps
 /// are freed; only the journal is left.
@@ -85,77 +35,81 @@ fn simulate_reboot(lab: &Lab) {
     );
 }
 
-kernel_test!(metrics_match_the_traffic_and_pass_promtool, {
-    if !tool_available("metrics_match_the_traffic_and_pass_promtool", "promtool") {
-        return;
-    }
-    let lab = Lab::new();
-    let clients = lab.add_clients(1);
-    let _agent = lab.start_agent(&[]);
-    let _server = HttpServer::start(&lab);
-    let attacker = &clients[0].0;
-    for _ in 0..5 {
-        assert_eq!(curl(&lab, CLIENT_V4, "/", &[]), Some(200));
-    }
-    curl(&lab, attacker, "/?id=1%27%20OR%20%271%27%3D%271", &[]);
-    wait_until("the ban", Duration::from_secs(5), || {
-        bans(&lab).iter().any(|b| b["address"] == attacker.as_str())
-    });
-    assert_eq!(curl(&lab, attacker, "/", &[]), None);
+kernel_test!(
+    metrics_match_the_traffic_and_pass_promtool,
+    needs = ["promtool"],
+    {
+        let lab = Lab::new();
+        let clients = lab.add_clients(1);
+        let _agent = lab.start_agent(&[]);
+        let _server = HttpServer::start(&lab);
+        let attacker = &clients[0].0;
+        for _ in 0..5 {
+            assert_eq!(curl(&lab, CLIENT_V4, "/", &[]), Some(200));
+        }
+        curl(&lab, attacker, "/?id=1%27%20OR%20%271%27%3D%271", &[]);
+        wait_until("the ban", Duration::from_secs(5), || {
+            lab.ban_list()
+                .iter()
+                .any(|b| b["address"] == attacker.as_str())
+        });
+        assert_eq!(curl(&lab, attacker, "/", &[]), None);
 
-    let mut text = String::new();
-    wait_until("6 inspected requests", Duration::from_secs(5), || {
-        text = scrape(&lab);
-        metric(&text, "sec_agent_http_requests_inspected_total", &[]) == Some(6.0)
-    });
-    let m = |name: &str, labels: &[&str]| metric(&text, name, labels);
-    assert_eq!(
-        m("sec_agent_bans_issued_total", &["detection=\"payload\""]),
-        Some(1.0)
-    );
-    assert_eq!(
-        m(
-            "sec_agent_detections_total",
-            &["class=\"sqli\"", "mode=\"ban\""]
-        ),
-        Some(1.0)
-    );
-    assert_eq!(
-        m("sec_agent_bans_active", &["origin=\"payload\""]),
-        Some(1.0)
-    );
-    assert!(m("sec_agent_xdp_packets_total", &["verdict=\"drop_banned\""]).unwrap() >= 1.0);
-    assert!(
-        m("sec_agent_xdp_packets_total", &["verdict=\"pass\""]).unwrap() >= 30.0,
-        "5 requests of several packets each"
-    );
-    // The attack's own response races the ban, which closes its connection at once.
-    let responses = m("sec_agent_http_responses_total", &[]).unwrap_or(0.0);
-    assert!((5.0..=6.0).contains(&responses), "{responses} responses");
-    assert!(m("sec_agent_map_fill_ratio", &["map=\"ban_v4\""]).is_some());
-    assert_eq!(m("sec_agent_build_info", &[]), Some(1.0));
-    // The kernel counters agree with what `sec-agent stats` reads.
-    let stats = json(&lab.cli_ok(&["stats", "--json"]));
-    assert!(
-        stats["drop_banned"]["packets"].as_f64().unwrap()
-            >= m("sec_agent_xdp_packets_total", &["verdict=\"drop_banned\""]).unwrap()
-    );
+        let metrics = poll_until(Duration::from_secs(5), || {
+            let metrics = lab.metrics().expect("GET /metrics");
+            let inspected = metrics.value("sec_agent_http_requests_inspected_total", &[]);
+            (inspected == Some(6.0)).then_some(metrics)
+        })
+        .expect("6 inspected requests within 5 s");
+        let m = |name: &str, labels: &[&str]| metrics.value(name, labels);
+        assert_eq!(
+            m("sec_agent_bans_issued_total", &["detection=\"payload\""]),
+            Some(1.0)
+        );
+        assert_eq!(
+            m(
+                "sec_agent_detections_total",
+                &["class=\"sqli\"", "mode=\"ban\""]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            m("sec_agent_bans_active", &["origin=\"payload\""]),
+            Some(1.0)
+        );
+        assert!(m("sec_agent_xdp_packets_total", &["verdict=\"drop_banned\""]).unwrap() >= 1.0);
+        assert!(
+            m("sec_agent_xdp_packets_total", &["verdict=\"pass\""]).unwrap() >= 30.0,
+            "5 requests of several packets each"
+        );
+        // The attack's own response races the ban, which closes its connection at once.
+        let responses = m("sec_agent_http_responses_total", &[]).unwrap_or(0.0);
+        assert!((5.0..=6.0).contains(&responses), "{responses} responses");
+        assert!(m("sec_agent_map_fill_ratio", &["map=\"ban_v4\""]).is_some());
+        assert_eq!(m("sec_agent_build_info", &[]), Some(1.0));
+        // The kernel counters agree with what `sec-agent stats` reads.
+        let stats = json(&lab.cli_ok(&["stats", "--json"]));
+        assert!(
+            stats["drop_banned"]["packets"].as_f64().unwrap()
+                >= m("sec_agent_xdp_packets_total", &["verdict=\"drop_banned\""]).unwrap()
+        );
 
-    let file = lab.dir.join("metrics.txt");
-    std::fs::write(&file, &text).unwrap();
-    let lint = run(Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::fs::File::open(&file).unwrap()));
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&lint.stdout),
-        String::from_utf8_lossy(&lint.stderr)
-    );
-    assert!(
-        lint.status.success() && out.trim().is_empty(),
-        "promtool: {out}"
-    );
-});
+        let file = lab.dir.join("metrics.txt");
+        std::fs::write(&file, metrics.text()).unwrap();
+        let lint = run(Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::fs::File::open(&file).unwrap()));
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&lint.stdout),
+            String::from_utf8_lossy(&lint.stderr)
+        );
+        assert!(
+            lint.status.success() && out.trim().is_empty(),
+            "promtool: {out}"
+        );
+    }
+);
 
 kernel_test!(
     sigkill_during_a_burst_of_bans_then_reboot_loses_no_acknowledged_ban,
@@ -196,7 +150,8 @@ kernel_test!(
         let acked = acked.lock().unwrap().clone();
         simulate_reboot(&lab);
         let _agent = lab.start_agent(&[]);
-        let listed: Vec<String> = bans(&lab)
+        let listed: Vec<String> = lab
+            .ban_list()
             .iter()
             .map(|b| b["address"].as_str().unwrap().to_string())
             .collect();
@@ -225,7 +180,7 @@ kernel_test!(a_reboot_restores_unexpired_bans_with_their_remaining_ttl, {
     thread::sleep(Duration::from_millis(2500));
     simulate_reboot(&lab);
     let _agent = lab.start_agent(&[]);
-    let list = bans(&lab);
+    let list = lab.ban_list();
     let find = |a: &str| list.iter().find(|b| b["address"] == a).cloned();
     let kept = find(CLIENT_V4).expect("the 1 h ban is back");
     let left = kept["ttl_remaining_secs"].as_f64().unwrap();
@@ -278,7 +233,7 @@ kernel_test!(
         };
         maps.ban(t("198.51.100.2"), stale, None, true).unwrap();
         wait_until("repairs", Duration::from_secs(10), || {
-            let list = bans(&lab);
+            let list = lab.ban_list();
             let ttl = |a: &str| {
                 list.iter()
                     .find(|b| b["address"] == a)
@@ -288,14 +243,14 @@ kernel_test!(
                 && ttl("198.51.100.99").is_none()
                 && ttl("198.51.100.2").is_some_and(|t| t > 3000.0)
         });
-        let text = scrape(&lab);
+        let metrics = lab.metrics().expect("GET /metrics");
         for kind in ["missing", "extra", "stale"] {
-            let n = metric(
-                &text,
-                "sec_agent_reconcile_repairs_total",
-                &[&format!("kind=\"{kind}\"")],
-            )
-            .unwrap_or(0.0);
+            let n = metrics
+                .value(
+                    "sec_agent_reconcile_repairs_total",
+                    &[&format!("kind=\"{kind}\"")],
+                )
+                .unwrap_or(0.0);
             assert!(n >= 1.0, "{kind} repairs counted: {n}");
         }
     }
@@ -347,27 +302,24 @@ kernel_test!(
             status["interfaces"][0]["link_id"], link_before,
             "XDP was not detached"
         );
-        assert!(bans(&lab).iter().any(|b| b["address"] == "198.51.100.7"));
-        let text = scrape(&lab);
+        assert!(
+            lab.ban_list()
+                .iter()
+                .any(|b| b["address"] == "198.51.100.7")
+        );
+        let metrics = lab.metrics().expect("GET /metrics");
         assert_eq!(
-            metric(&text, "sec_agent_config_reloads_total", &["result=\"ok\""]),
+            metrics.value("sec_agent_config_reloads_total", &["result=\"ok\""]),
             Some(1.0)
         );
         assert_eq!(
-            metric(
-                &text,
-                "sec_agent_config_reloads_total",
-                &["result=\"error\""]
-            ),
+            metrics.value("sec_agent_config_reloads_total", &["result=\"error\""]),
             Some(2.0)
         );
     }
 );
 
-kernel_test!(the_control_socket_is_root_only, {
-    if !tool_available("the_control_socket_is_root_only", "setpriv") {
-        return;
-    }
+kernel_test!(the_control_socket_is_root_only, needs = ["setpriv"], {
     let lab = Lab::new();
     let _agent = lab.start_agent(&[]);
     let socket = lab.control_socket();
@@ -385,7 +337,7 @@ kernel_test!(the_control_socket_is_root_only, {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("root only"), "{stderr}");
-    assert!(bans(&lab).is_empty(), "nothing was banned");
+    assert!(lab.ban_list().is_empty(), "nothing was banned");
 });
 
 #[test]

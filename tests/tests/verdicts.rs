@@ -12,10 +12,7 @@ use sec_agent::{
     net::{PortSpec, Target},
 };
 use sec_agent_common::{BanEntry, BanReason, PORT_TCP, Verdict};
-use sec_agent_tests::{frames::*, kernel_tests_enabled, lab::Bpffs};
-
-const XDP_DROP: u32 = 1;
-const XDP_PASS: u32 = 2;
+use sec_agent_tests::{frames::*, kernel_test, lab::Bpffs};
 
 const BANNED_V4: [u8; 4] = [198, 51, 100, 7];
 const CLEAN_V4: [u8; 4] = [198, 51, 100, 8];
@@ -27,13 +24,6 @@ fn allowed_in_range() -> [u8; 16] {
     let mut a = [0u8; 16];
     a[..8].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1]);
     a[15] = 0x05;
-    a
-}
-
-fn v6(last: u16) -> [u8; 16] {
-    let mut a = [0u8; 16];
-    a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
-    a[14..].copy_from_slice(&last.to_be_bytes());
     a
 }
 
@@ -128,11 +118,7 @@ impl Harness {
     }
 }
 
-#[test]
-fn vlan_tags_are_walked() {
-    if !kernel_tests_enabled("vlan_tags_are_walked") {
-        return;
-    }
+kernel_test!(vlan_tags_are_walked, {
     let mut h = Harness::new();
     let banned = ipv4(BANNED_V4, UDP, &[], 0, &l4(53));
     let clean = ipv4(CLEAN_V4, UDP, &[], 0, &l4(53));
@@ -169,13 +155,9 @@ fn vlan_tags_are_walked() {
         Verdict::PassNonIp,
     );
     h.check_counters();
-}
+});
 
-#[test]
-fn ipv4_options_and_fragments_find_the_right_port() {
-    if !kernel_tests_enabled("ipv4_options_and_fragments_find_the_right_port") {
-        return;
-    }
+kernel_test!(ipv4_options_and_fragments_find_the_right_port, {
     let mut h = Harness::new();
     // 12 bytes of options whose bytes 2..4 read as port 80: a parser ignoring IHL would
     // see port 80 (unrestricted) instead of the real TCP port 22 behind the options.
@@ -220,13 +202,9 @@ fn ipv4_options_and_fragments_find_the_right_port() {
         Verdict::Pass,
     );
     h.check_counters();
-}
+});
 
-#[test]
-fn ipv6_extension_headers_ranges_and_expiry() {
-    if !kernel_tests_enabled("ipv6_extension_headers_ranges_and_expiry") {
-        return;
-    }
+kernel_test!(ipv6_extension_headers_ranges_and_expiry, {
     let mut h = Harness::new();
     let exts = vec![(0u8, ipv6_opts(1)), (60u8, ipv6_opts(0))];
     let restricted = ipv6(v6(8), &exts, TCP, &l4(22));
@@ -300,13 +278,9 @@ fn ipv6_extension_headers_ranges_and_expiry() {
         Verdict::DropBanned,
     );
     h.check_counters();
-}
+});
 
-#[test]
-fn malformed_and_non_ip_frames_pass_and_are_counted() {
-    if !kernel_tests_enabled("malformed_and_non_ip_frames_pass_and_are_counted") {
-        return;
-    }
+kernel_test!(malformed_and_non_ip_frames_pass_and_are_counted, {
     let mut h = Harness::new();
     let banned = ipv4(BANNED_V4, UDP, &[], 0, &l4(53));
     h.expect("ARP", &eth(&[], ETH_P_ARP, &[0u8; 28]), Verdict::PassNonIp);
@@ -352,13 +326,9 @@ fn malformed_and_non_ip_frames_pass_and_are_counted() {
         Verdict::DropBanned,
     );
     h.check_counters();
-}
+});
 
-#[test]
-fn rate_limit_bucket_in_test_run() {
-    if !kernel_tests_enabled("rate_limit_bucket_in_test_run") {
-        return;
-    }
+kernel_test!(rate_limit_bucket_in_test_run, {
     let mut h = Harness::new();
     // 1 packet per second after a burst of 5: back-to-back frames beyond 5 are dropped
     // (a test run takes microseconds, far less than the 1 s refill of one token).
@@ -384,4 +354,4 @@ fn rate_limit_bucket_in_test_run() {
         h.expect("allowlisted", &allowed, Verdict::PassAllowlist);
     }
     h.check_counters();
-}
+});

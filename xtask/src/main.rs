@@ -145,6 +145,8 @@ fn run(cli: Cli) -> Result<()> {
             status(
                 Command::new("cargo")
                     .args(["+nightly", "clippy", "--target", "bpfel-unknown-none"])
+                    // Both objects: the agent's and the benchmark's (`bench` feature).
+                    .args(["--features", "bench"])
                     .args(["-Z", "build-std=core", "--", "-D", "warnings"])
                     .current_dir(workspace_root().join("sec-agent-ebpf")),
             )

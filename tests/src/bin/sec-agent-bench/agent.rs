@@ -1,43 +1,7 @@
-//! Observing the agent under test from outside: its Prometheus metrics (scraped inside the
-//! server namespace), CPU time and resident memory (procfs).
-
-use std::{
-    collections::HashMap,
-    io::{Read as _, Write as _},
-    net::TcpStream,
-    time::Duration,
-};
+//! Observing the agent under test from outside through procfs: its CPU time and resident
+//! memory. Its metrics come from the harness ([`sec_agent_tests::Lab::metrics`]).
 
 use anyhow::{Context as _, Result};
-use sec_agent_tests::{Lab, traffic::in_netns};
-
-/// Sums of every sample of each metric family, by name (labels folded together).
-pub fn metrics(lab: &Lab) -> Result<HashMap<String, f64>> {
-    let text = in_netns(&lab.server_ns, || -> Result<String> {
-        let mut s = TcpStream::connect("127.0.0.1:9891").context("connect to /metrics")?;
-        s.set_read_timeout(Some(Duration::from_secs(5)))?;
-        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")?;
-        let mut body = String::new();
-        s.read_to_string(&mut body)?;
-        Ok(body)
-    })?;
-    let mut out = HashMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let Some((series, value)) = line.rsplit_once(' ') else {
-            continue;
-        };
-        let name = series.split('{').next().unwrap_or(series);
-        if let Ok(v) = value.parse::<f64>() {
-            *out.entry(name.to_string()).or_insert(0.0) += v;
-        }
-    }
-    Ok(out)
-}
-
-/// One metric family's total (0 when absent).
-pub fn metric(lab: &Lab, name: &str) -> Result<f64> {
-    Ok(metrics(lab)?.get(name).copied().unwrap_or(0.0))
-}
 
 /// User plus system CPU time of process `pid`, in seconds.
 pub fn cpu_seconds(pid: u32) -> Result<f64> {

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use sec_agent_tests::lab::SERVER_V4;
 
 use crate::{
-    agent::{cpu_seconds, metric, rss_mib},
+    agent::{cpu_seconds, rss_mib},
     server::Responder,
     stats,
 };
@@ -81,8 +81,9 @@ fn runs(ring_version: u8) -> Result<Vec<Row>> {
     let pid = agent.pid();
     let mut rows = Vec::new();
     for _ in 0..RUNS {
-        let inspected0 = metric(&lab, "sec_agent_http_requests_inspected_total")?;
-        let drops0 = metric(&lab, "sec_agent_capture_ring_drops_total")?;
+        let before = lab.metrics()?;
+        let inspected0 = before.total("sec_agent_http_requests_inspected_total");
+        let drops0 = before.total("sec_agent_capture_ring_drops_total");
         let cpu0 = cpu_seconds(pid)?;
         let t = Instant::now();
         let o = lab
@@ -115,8 +116,9 @@ fn runs(ring_version: u8) -> Result<Vec<Row>> {
             .unwrap_or(0.0);
         // Let the agent finish the last ring blocks before reading its counters.
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let inspected = metric(&lab, "sec_agent_http_requests_inspected_total")? - inspected0;
-        let drops = metric(&lab, "sec_agent_capture_ring_drops_total")? - drops0;
+        let after = lab.metrics()?;
+        let inspected = after.total("sec_agent_http_requests_inspected_total") - inspected0;
+        let drops = after.total("sec_agent_capture_ring_drops_total") - drops0;
         let cpu = (cpu_seconds(pid)? - cpu0) / secs * 100.0;
         rows.push((wrk_rate, inspected / secs, drops, cpu, rss_mib(pid)?));
     }

@@ -14,7 +14,7 @@
 //! Sender and receiver share a CPU (the veth hands over in the same softirq), so the
 //! figure is the rate one core sustains generating and dropping together.
 
-use std::{fmt::Write as _, process::Command, time::Instant};
+use std::{fmt::Write as _, net::Ipv4Addr, process::Command, time::Instant};
 
 use anyhow::{Context as _, Result, bail};
 use aya::programs::{TestRun as _, TestRunAttrs, TestRunOptions, Xdp, XdpMode};
@@ -25,11 +25,12 @@ use sec_agent::{
 use sec_agent_common::{BanEntry, BanReason, Verdict};
 use sec_agent_tests::{
     Lab,
+    frames::{ETH_P_IP, Ipv4, Macs, UDP, eth_from, udp},
     lab::{Bpffs, CLIENT_V4, SERVER_V4},
     traffic::in_netns,
 };
 
-use crate::{packets, stats};
+use crate::{floor, stats};
 
 /// Packets per flood (one test run in live-frames mode).
 const FLOOD_PACKETS: u64 = 1_000_000;
@@ -80,23 +81,8 @@ pub fn flood(out: &mut String) -> Result<()> {
     }
     let lab = Lab::new();
     let frame = udp_frame(&lab)?;
-    // The generator and the PASS floor come from one load of the object, in its own bpffs.
-    let gen_fs = Bpffs::unique();
-    let gen_pin = gen_fs.dir.join("sec-agent");
-    ensure_pin_dir(&gen_pin)?;
-    let mut generator = loader::load(&Config::default(), &gen_pin)?;
-    for name in [
-        "bench_redirect_ingress",
-        "bench_floor_pass",
-        "bench_floor_drop",
-    ] {
-        let p: &mut Xdp = generator
-            .ebpf
-            .program_mut(name)
-            .context("benchmark program")?
-            .try_into()?;
-        p.load()?;
-    }
+    // The generator and the floors: one load of the benchmark object.
+    let mut bench = floor::load()?;
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); Mechanism::ALL.len()];
     for _ in 0..ROUNDS {
         for (i, m) in Mechanism::ALL.into_iter().enumerate() {
@@ -105,7 +91,7 @@ pub fn flood(out: &mut String) -> Result<()> {
             // measure the mechanism: run it again, a bounded number of times.
             let mut attempt = 1;
             let (dropped, secs) = loop {
-                let (dropped, sent, secs) = run_one(&lab, m, &mut generator.ebpf, &frame)?;
+                let (dropped, sent, secs) = run_one(&lab, m, &mut bench, &frame)?;
                 if dropped >= sent * 9 / 10 {
                     break (dropped, secs);
                 }
@@ -212,9 +198,9 @@ fn run_one(
     // The veth takes XDP frames only when its receiver has an XDP program: the PASS floor
     // (or the DROP floor, for the baseline).
     let floor_name = if m == Mechanism::Floor {
-        "bench_floor_drop"
+        floor::DROP
     } else {
-        "bench_floor_pass"
+        floor::PASS
     };
     let floor: &mut Xdp = bench
         .program_mut(floor_name)
@@ -283,7 +269,7 @@ fn run_one(
 
 fn generator(bench: &mut aya::Ebpf) -> Result<&mut Xdp> {
     Ok(bench
-        .program_mut("bench_redirect_ingress")
+        .program_mut(floor::REDIRECT)
         .context("generator program")?
         .try_into()?)
 }
@@ -306,14 +292,19 @@ fn counter_after(text: &str, marker: &str) -> Result<u64> {
         .with_context(|| format!("no `{marker}` in:\n{text}"))
 }
 
-/// A 60-byte IPv4/UDP frame (64 on the wire) from the client to the server.
+/// A 60-byte IPv4/UDP frame (64 on the wire) from the client to the server, with the MACs
+/// and IPv4 checksum the server's stack checks.
 fn udp_frame(lab: &Lab) -> Result<Vec<u8>> {
-    Ok(packets::frame(
-        packets::macs(lab)?,
-        CLIENT_V4.parse()?,
-        SERVER_V4.parse()?,
-        17,
-        &packets::udp(9, &[0; 18]),
+    let ip = Ipv4 {
+        dst: SERVER_V4.parse()?,
+        checksum: true,
+        ..Ipv4::new(CLIENT_V4.parse::<Ipv4Addr>()?, UDP)
+    };
+    Ok(eth_from(
+        Macs::of_lab(lab)?,
+        &[],
+        ETH_P_IP,
+        &ip.packet(&udp(9, &[0; 18])),
     ))
 }
 

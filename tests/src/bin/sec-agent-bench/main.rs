@@ -11,6 +11,7 @@ mod agent_memory;
 mod detection;
 mod e2e;
 mod flood;
+mod floor;
 mod latency;
 mod memory;
 mod packets;

@@ -1,88 +1,10 @@
-//! Valid Ethernet/IPv4 frames for the lab's veth (the IP stack checks the destination MAC
-//! and the header checksum before its hooks), and a raw sender for them.
+//! A raw sender of whole frames on the lab's client veth (the frames themselves come from
+//! [`sec_agent_tests::frames`]).
 
-use std::{
-    net::Ipv4Addr,
-    os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
-};
+use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use sec_agent_tests::{Lab, traffic::in_netns};
-
-/// (client veth MAC, server veth MAC).
-pub fn macs(lab: &Lab) -> Result<([u8; 6], [u8; 6])> {
-    let mac = |ns: &str, dev: &str| -> Result<[u8; 6]> {
-        let o = lab
-            .in_ns(ns, "ip")
-            .args(["-j", "link", "show", "dev", dev])
-            .output()?;
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
-        let text = v[0]["address"].as_str().context("MAC address")?;
-        let mut mac = [0u8; 6];
-        for (b, part) in mac.iter_mut().zip(text.split(':')) {
-            *b = u8::from_str_radix(part, 16)?;
-        }
-        Ok(mac)
-    };
-    Ok((
-        mac(&lab.client_ns, &lab.client_if)?,
-        mac(&lab.server_ns, &lab.server_if)?,
-    ))
-}
-
-/// Ethernet + IPv4 (with its checksum) around `l4` of protocol `proto`.
-pub fn frame(
-    macs: ([u8; 6], [u8; 6]),
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    proto: u8,
-    l4: &[u8],
-) -> Vec<u8> {
-    let mut f = Vec::with_capacity(14 + 20 + l4.len());
-    f.extend_from_slice(&macs.1);
-    f.extend_from_slice(&macs.0);
-    f.extend_from_slice(&0x0800u16.to_be_bytes());
-    let total = (20 + l4.len()) as u16;
-    let mut ip = vec![0x45, 0];
-    ip.extend_from_slice(&total.to_be_bytes());
-    ip.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
-    ip.extend_from_slice(&src.octets());
-    ip.extend_from_slice(&dst.octets());
-    let sum = ip
-        .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum::<u32>();
-    let folded = (sum & 0xffff) + (sum >> 16);
-    let csum = !((folded & 0xffff) + (folded >> 16)) as u16;
-    ip[10..12].copy_from_slice(&csum.to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(l4);
-    f
-}
-
-/// UDP header (no checksum, allowed over IPv4) and `payload`.
-pub fn udp(dst_port: u16, payload: &[u8]) -> Vec<u8> {
-    let mut h = Vec::with_capacity(8 + payload.len());
-    h.extend_from_slice(&40000u16.to_be_bytes());
-    h.extend_from_slice(&dst_port.to_be_bytes());
-    h.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    h.extend_from_slice(&[0, 0]);
-    h.extend_from_slice(payload);
-    h
-}
-
-/// TCP segment with PSH|ACK and `payload` (checksum left zero: the capture path reads it
-/// before any checksum check, and the server's stack discards it, which is all we want).
-pub fn tcp(src_port: u16, dst_port: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
-    let mut h = Vec::with_capacity(20 + payload.len());
-    h.extend_from_slice(&src_port.to_be_bytes());
-    h.extend_from_slice(&dst_port.to_be_bytes());
-    h.extend_from_slice(&seq.to_be_bytes());
-    h.extend_from_slice(&1u32.to_be_bytes());
-    h.extend_from_slice(&[0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
-    h.extend_from_slice(payload);
-    h
-}
 
 /// A raw AF_PACKET socket on the client veth, for writing whole frames.
 pub struct RawSender(OwnedFd);

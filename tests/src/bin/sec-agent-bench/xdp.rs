@@ -15,10 +15,7 @@ use sec_agent::{
 use sec_agent_common::{BanEntry, BanReason, RateKey, TokenBucket, maps as m};
 use sec_agent_tests::{frames::*, lab::Bpffs};
 
-use crate::stats;
-
-const XDP_DROP: u32 = 1;
-const XDP_PASS: u32 = 2;
+use crate::{floor, stats};
 
 /// Test runs per figure.
 pub const RUNS: usize = 5;
@@ -29,12 +26,6 @@ pub fn frame64(l3: Vec<u8>, ethertype: u16) -> Vec<u8> {
     let mut f = eth(&[], ethertype, &l3);
     f.resize(64.max(f.len()), 0);
     f
-}
-
-pub fn v6(last: u16) -> [u8; 16] {
-    let mut a = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    a[14..].copy_from_slice(&last.to_be_bytes());
-    a
 }
 
 /// ns per packet of `program` on `frame`, one figure per test run of REPEAT packets, RUNS
@@ -82,34 +73,15 @@ pub fn xdp_costs(out: &mut String) -> Result<()> {
     let _ = writeln!(out, "|---|---|---|---|");
     let mut worst_ratio: f64 = 0.0;
     let mut last_floor = 0.0;
+    let mut floors = floor::load()?;
     for bans in [0u32, 10_000, 1_000_000] {
         let bpffs = Bpffs::unique();
         let pin = bpffs.dir.join("sec-agent");
         ensure_pin_dir(&pin)?;
         let mut loaded = loader::load(&Config::default(), &pin)?;
-        for floor in ["bench_floor_pass", "bench_floor_drop"] {
-            let p: &mut Xdp = loaded
-                .ebpf
-                .program_mut(floor)
-                .context("floor program")?
-                .try_into()?;
-            p.load()?;
-        }
         fill(&mut loaded.maps, &pin, bans)?;
-        let floor_pass = stats(measure(
-            &mut loaded.ebpf,
-            "bench_floor_pass",
-            &clean4,
-            false,
-        )?)
-        .1;
-        let floor_drop = stats(measure(
-            &mut loaded.ebpf,
-            "bench_floor_drop",
-            &clean4,
-            true,
-        )?)
-        .1;
+        let floor_pass = stats(measure(&mut floors, floor::PASS, &clean4, false)?).1;
+        let floor_drop = stats(measure(&mut floors, floor::DROP, &clean4, true)?).1;
         last_floor = floor_pass;
         let _ = writeln!(out, "| {bans} | floor PASS | {floor_pass:.1} | 1.00 |");
         let _ = writeln!(out, "| {bans} | floor DROP | {floor_drop:.1} | 1.00 |");
