@@ -22,34 +22,40 @@ pub fn raw_value<'m>(
     let (path, query) = split_target(line.target());
     let contains =
         |raw: &[u8], plus: bool| html_entities(&decode_slow(raw, plus)).contains(fragment);
-    let pick = |candidates: Vec<(&'m [u8], &'m [u8])>, plus: bool| -> Option<&'m [u8]> {
-        let named: Vec<_> = candidates
-            .into_iter()
+    // Usually one field has the name: it is the one, and needs no decoding to tell. Only
+    // when several share it is each decoded and searched for the fragment.
+    let pick = |candidates: &mut dyn Iterator<Item = (&'m [u8], &'m [u8])>,
+                plus: bool|
+     -> Option<&'m [u8]> {
+        let mut named = candidates
             .filter(|(k, _)| name.is_empty() || decode_slow(k, plus) == name)
-            .collect();
-        named
-            .iter()
-            .find(|(_, v)| contains(v, plus))
-            .or(named.first())
-            .map(|(_, v)| *v)
+            .map(|(_, v)| v);
+        let first = named.next()?;
+        let Some(second) = named.next() else {
+            return Some(first);
+        };
+        [first, second]
+            .into_iter()
+            .chain(named)
+            .find(|v| contains(v, plus))
+            .or(Some(first))
     };
     match location {
         Location::Path => Some(path.as_bytes()),
         Location::QsNames => keys(query?.as_bytes())
             .find(|k| contains(k, true))
             .or_else(|| keys(query?.as_bytes()).next()),
-        Location::QsValues => pick(pairs(query?.as_bytes()).collect(), true),
+        Location::QsValues => pick(&mut pairs(query?.as_bytes()), true),
         Location::PostNames => keys(&request.body).find(|k| contains(k, true)),
         Location::PostValues => {
-            let form = pick(pairs(&request.body).collect(), true);
+            let form = pick(&mut pairs(&request.body), true);
             form.filter(|_| !name.is_empty()).or(Some(&request.body))
         }
         Location::Cookies => pick(
-            request
+            &mut request
                 .headers()
                 .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
-                .flat_map(|(_, v)| cookies(v))
-                .collect(),
+                .flat_map(|(_, v)| cookies(v)),
             false,
         ),
         Location::UserAgent => request.header("user-agent"),

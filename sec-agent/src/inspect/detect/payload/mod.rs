@@ -385,7 +385,9 @@ pub struct Payload {
     checkers: Vec<Checker>,
     /// Bit `i` set: class `CLASSES[i]` is reported.
     reported: u16,
-    patterns: patterns::Patterns,
+    /// `None` without operator patterns: most hosts have none, and every field would pay
+    /// the call.
+    patterns: Option<patterns::Patterns>,
     scratch: Scratch,
 }
 
@@ -411,7 +413,7 @@ impl Payload {
                 .filter(|c| c.classes().iter().any(|k| classes.contains(k)))
                 .collect(),
             reported,
-            patterns,
+            patterns: (!patterns.is_empty()).then_some(patterns),
             scratch: Scratch::default(),
         }
     }
@@ -435,7 +437,7 @@ impl Detection for Payload {
                     c.check(field.location, field.value, shape, scratch)
                         .filter(|m| reported & (1 << m.class_index()) != 0)
                 })
-                .or_else(|| self.patterns.check(field.value));
+                .or_else(|| self.patterns.as_ref().and_then(|p| p.check(field.value)));
             if let Some(m) = hit {
                 let class = CLASSES[m.class_index()];
                 out.push(Finding {

@@ -45,6 +45,11 @@ impl Patterns {
         })
     }
 
+    /// Whether there is no pattern at all.
+    pub fn is_empty(&self) -> bool {
+        self.literals.is_none() && self.regexes.is_none()
+    }
+
     /// The first operator pattern found in `value`.
     pub fn check(&self, value: &str) -> Option<Match> {
         if let Some(ac) = &self.literals
