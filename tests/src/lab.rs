@@ -90,6 +90,26 @@ impl Lab {
         let ip = |args: &[&str]| run_ok(Command::new("ip").args(args));
         ip(&["netns", "add", &self.client_ns]);
         ip(&["netns", "add", &self.server_ns]);
+        self.add_link();
+    }
+
+    /// Deletes the veth pair (both ends), as when a container's interface goes away.
+    pub fn delete_link(&self) {
+        run_ok(
+            self.in_ns(&self.server_ns, "ip")
+                .args(["link", "del", &self.server_if]),
+        );
+    }
+
+    /// Creates the veth pair with its names and addresses (again, after
+    /// [`Lab::delete_link`]) and waits until the server answers.
+    pub fn recreate_link(&self) {
+        self.add_link();
+        self.wait_reachable();
+    }
+
+    fn add_link(&self) {
+        let ip = |args: &[&str]| run_ok(Command::new("ip").args(args));
         ip(&[
             "link",
             "add",
