@@ -1,7 +1,7 @@
 //! The pipeline without root, fed frames recorded in a lab, with an in-memory enforcer and
 //! event log.
 //!
-//! `tests/data/lab-http.pcap` was captured with `tcpdump -s 0 -w` on the server side of a
+//! `tests/pcap/lab-http.pcap` was captured with `tcpdump -s 0 -w` on the server side of a
 //! veth pair between two namespaces (server 10.200.77.1 and fd00:200::1, Python's
 //! `http.server` on port 8080; the client curl from 10.200.77.2 to .6 and fd00:200::2):
 //! - 10.200.77.2: two keep-alive GETs and a JSON POST with SQL words in prose (benign);
@@ -26,7 +26,7 @@ use crate::{
     service::{events::EventLog, report::Reporter},
 };
 
-const PCAP: &[u8] = include_bytes!("../../tests/data/lab-http.pcap");
+const PCAP: &[u8] = include_bytes!("../../tests/pcap/lab-http.pcap");
 
 /// Every frame of the capture with its time since the first.
 fn frames() -> Vec<(Duration, Vec<u8>)> {
