@@ -11,7 +11,8 @@
 //!   sock_diag. The XDP program itself lives in the `sec-agent-ebpf` crate and shares its
 //!   map types with this crate through `sec-agent-common`.
 //! - [`pipeline`] runs the stages on one thread, from capture ring to enforcement, so a
-//!   ban is in the kernel map before the request that earned it is logged.
+//!   ban is in the kernel map before the request that earned it is logged; [`offline`]
+//!   runs them on files (`sec-agent inspect`).
 //! - [`service`], the running agent: daemon, control socket, desired state and journal,
 //!   metrics, events, systemd.
 //! - [`cli`], the `sec-agent` command line.
@@ -27,6 +28,7 @@ pub mod inspect;
 pub mod kernel;
 pub mod lru_table;
 pub mod net;
+pub mod offline;
 pub mod pipeline;
 pub mod service;
 #[cfg(any(test, feature = "testing"))]

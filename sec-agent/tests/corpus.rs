@@ -8,7 +8,7 @@ use std::{net::IpAddr, path::Path};
 
 use sec_agent::{
     config::Config,
-    inspect::offline::{Offline, Sample, read_samples},
+    offline::{Offline, Sample, read_samples},
 };
 
 fn load(file: &str) -> Vec<Sample> {

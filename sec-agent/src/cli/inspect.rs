@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::{
     error::input_error,
-    inspect::offline::{Offline, Sample, Verdict, read_samples},
+    offline::{Offline, Sample, Verdict, read_samples},
     service::daemon::load_config,
 };
 

@@ -6,6 +6,5 @@ pub mod decide;
 pub mod decode;
 pub mod detect;
 pub mod normalize;
-pub mod offline;
 pub mod parse;
 pub mod reassemble;

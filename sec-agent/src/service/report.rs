@@ -71,6 +71,47 @@ impl ReassemblyCap {
     }
 }
 
+/// A kind of reconciliation repair (`sec_agent_reconcile_repairs_total{kind}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RepairKind {
+    /// A desired entry was missing from the maps.
+    Missing,
+    /// A map entry was not desired.
+    Extra,
+    /// A ban's expiry or reason differed.
+    Stale,
+}
+
+impl RepairKind {
+    /// Label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepairKind::Missing => "missing",
+            RepairKind::Extra => "extra",
+            RepairKind::Stale => "stale",
+        }
+    }
+}
+
+/// How a reload ended (`sec_agent_config_reloads_total{result}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReloadResult {
+    /// The new config is applied.
+    Ok,
+    /// It was refused; the running config stays.
+    Error,
+}
+
+impl ReloadResult {
+    /// Label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadResult::Ok => "ok",
+            ReloadResult::Error => "error",
+        }
+    }
+}
+
 /// Something that happened, to be counted and maybe logged.
 #[derive(Clone, Copy, Debug)]
 pub enum Event<'a> {
@@ -136,10 +177,7 @@ pub enum Event<'a> {
     /// Reconciliation repaired the maps.
     Reconciled(Repairs),
     /// A config reload finished.
-    Reloaded {
-        /// Whether the new config was applied.
-        ok: bool,
-    },
+    Reloaded(ReloadResult),
     /// A reassembly cap was hit `count` times since the last report.
     ReassemblyCapHit {
         /// Which.
@@ -226,7 +264,7 @@ struct RequestLine<'a> {
 #[derive(Serialize)]
 struct ManualBanLine<'a> {
     src: String,
-    reason: &'static str,
+    reason: std::borrow::Cow<'static, str>,
     note: Option<&'a str>,
     ttl_secs: Option<u64>,
     action: &'static str,
@@ -343,7 +381,7 @@ impl Reporter {
                     .inc();
                 let line = ManualBanLine {
                     src: target.to_string(),
-                    reason: "manual",
+                    reason: origin_name(BanReason::Manual),
                     note,
                     ttl_secs: ttl.map(|t| t.as_secs()),
                     action: "ban",
@@ -367,17 +405,14 @@ impl Reporter {
             }
             Event::Reconciled(r) => {
                 for (kind, n) in [
-                    ("missing", r.missing),
-                    ("extra", r.extra),
-                    ("stale", r.stale),
+                    (RepairKind::Missing, r.missing),
+                    (RepairKind::Extra, r.extra),
+                    (RepairKind::Stale, r.stale),
                 ] {
-                    m.repairs.with_label_values(&[kind]).inc_by(n);
+                    m.repairs.with_label_values(&[kind.as_str()]).inc_by(n);
                 }
             }
-            Event::Reloaded { ok } => {
-                let result = if ok { "ok" } else { "error" };
-                m.reloads.with_label_values(&[result]).inc();
-            }
+            Event::Reloaded(result) => m.reloads.with_label_values(&[result.as_str()]).inc(),
             Event::ReassemblyCapHit { cap, count } => {
                 m.reassembly_caps
                     .with_label_values(&[cap.as_str()])

@@ -12,7 +12,10 @@ use crate::{
     config::Config,
     error::input_error,
     kernel::KernelMaps,
-    service::{report::Event, systemd},
+    service::{
+        report::{Event, ReloadResult},
+        systemd,
+    },
 };
 
 /// Loads the config named in `opts` (or the built-in defaults).
@@ -35,7 +38,11 @@ impl Daemon {
     pub fn reload(&self) -> Result<()> {
         systemd::notify("RELOADING=1");
         let result = self.try_reload();
-        self.reporter.emit(Event::Reloaded { ok: result.is_ok() });
+        self.reporter.emit(Event::Reloaded(if result.is_ok() {
+            ReloadResult::Ok
+        } else {
+            ReloadResult::Error
+        }));
         match &result {
             Ok(()) => tracing::info!("config reloaded"),
             Err(e) => {

@@ -18,12 +18,14 @@ use std::{
 
 use anyhow::{Context as _, Result};
 
-use super::{
-    decide::{Decider, MemoryEnforcer, Outcome},
-    detect::{Finding, Inspector},
-    parse::{Head, Limits, parse_request},
+use crate::{
+    config::Config,
+    inspect::{
+        decide::{Decider, MemoryEnforcer, Outcome},
+        detect::{Finding, Inspector},
+        parse::{Head, Limits, parse_request},
+    },
 };
-use crate::config::Config;
 
 /// One request to inspect.
 #[derive(Clone, Debug, PartialEq, Eq)]
