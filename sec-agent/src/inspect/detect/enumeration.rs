@@ -45,10 +45,7 @@ impl Section for Config {
     const CLASSES: &'static [&'static str] = &["enumeration"];
 
     fn policy(&self, _class: &str) -> Policy {
-        Policy {
-            mode: self.mode,
-            ttl: self.ttl,
-        }
+        Policy::new(self.mode, self.ttl)
     }
 
     fn build(&self, context: &BuildContext) -> Result<Box<dyn Detection>> {

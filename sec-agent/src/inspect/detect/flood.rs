@@ -42,10 +42,7 @@ impl Section for Config {
     const CLASSES: &'static [&'static str] = &["flood"];
 
     fn policy(&self, _class: &str) -> Policy {
-        Policy {
-            mode: self.mode,
-            ttl: self.ttl,
-        }
+        Policy::new(self.mode, self.ttl)
     }
 
     fn build(&self, context: &BuildContext) -> Result<Box<dyn Detection>> {

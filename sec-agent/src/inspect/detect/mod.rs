@@ -65,6 +65,13 @@ pub struct Policy {
     pub ttl: Duration,
 }
 
+impl Policy {
+    /// `mode` with base TTL `ttl`.
+    pub fn new(mode: Mode, ttl: Duration) -> Policy {
+        Policy { mode, ttl }
+    }
+}
+
 /// What every detection's build may use besides its own section.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildContext {

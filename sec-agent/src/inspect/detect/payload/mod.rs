@@ -64,10 +64,7 @@ impl Section for Config {
     const CLASSES: &'static [&'static str] = CLASSES;
 
     fn policy(&self, _class: &str) -> Policy {
-        Policy {
-            mode: self.mode,
-            ttl: self.ttl,
-        }
+        Policy::new(self.mode, self.ttl)
     }
 
     fn build(&self, _context: &BuildContext) -> Result<Box<dyn Detection>> {
