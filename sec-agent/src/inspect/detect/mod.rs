@@ -1,23 +1,19 @@
 //! Detect: the detections, each in its own module behind one trait, listed in one place
-//! ([`registry`]).
+//! (the `detections!` registry below).
 //!
 //! A detection module holds everything about that detection: its `[detections.NAME]`
 //! config section (a [`Section`]: serde struct, defaults, mode and TTL), the classes its
 //! findings carry, and the [`Detection`] that runs. Adding one is a new file, a line in
-//! the registry, its block in `config/sec-agent.toml` and its row in the README's table of
-//! detections (tests fail when either is missing).
+//! the registry (the `detections!` list below), its block in `config/sec-agent.toml` and
+//! its row in the README's table of detections (tests fail when either is missing).
 //!
 //! A detection sees every inspected request (and, if it wants, every response with the
 //! request it answers) and reports [`Finding`]s. What happens next (log only, or ban, and
 //! for how long) is the decide stage's business, from the [`Policy`] its section gives.
 
-pub mod decoy;
-pub mod enumeration;
-pub mod flood;
 mod inspector;
-pub mod payload;
+#[macro_use]
 mod registry;
-pub mod user_agent;
 mod window;
 
 use std::{borrow::Cow, fmt::Debug, net::IpAddr, time::Duration, time::Instant};
@@ -26,12 +22,26 @@ use anyhow::Result;
 use serde::{Deserialize, de::DeserializeOwned};
 
 pub use inspector::{Inspected, Inspector};
-pub use registry::{DetectionKind, DetectionsConfig};
 
 use crate::{
     inspect::normalize::{Inspection, Location},
     inspect::parse::RequestLine,
 };
+
+// The registry: the one list of detections (see `registry.rs`). Adding a detection is a
+// file `NAME.rs` with its `Config` section and its `Detection`, and a line here.
+detections! {
+    /// Malicious payloads (SQLi, XSS, command injection, traversal, SSRF, custom).
+    Payload = 1, payload in payload;
+    /// Attack tools and scanners by User-Agent, and the missing User-Agent policy.
+    UserAgent = 2, user_agent in user_agent;
+    /// Many 4xx responses to one source: probing for resources or credentials.
+    Enumeration = 3, enumeration in enumeration;
+    /// Too many requests from one source.
+    RequestFlood = 4, request_flood in flood;
+    /// Requests for paths no legitimate client asks for.
+    DecoyPath = 5, decoy_path in decoy;
+}
 
 /// What a detection does with its findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -1,20 +1,20 @@
-//! The registry: the one list of detections. Each line names a detection's enum variant,
-//! its stable numeric code (stored in kernel ban entries as `BanReason::Detection(code)`,
-//! so a code is never reused), its name (config section `[detections.NAME]`, events,
-//! metrics, ban origins) and its config section type. Everything else that enumerates
-//! detections (the `[detections]` struct, policies, building, "is any detection on")
-//! is generated from this list, so it cannot fall out of step.
+//! The registry's machinery. The one list of detections is the `detections!` invocation
+//! in `detect/mod.rs`: each line names a detection's enum variant, its stable numeric code
+//! (stored in kernel ban entries as `BanReason::Detection(code)`, so a code is never
+//! reused), its name (config section `[detections.NAME]`, events, metrics, ban origins) and
+//! its module, which holds its `Config` section and its detection. Everything else that
+//! enumerates detections (the module declarations, the `[detections]` struct, policies,
+//! building, "is any detection on") is generated from that list, so it cannot fall out of
+//! step.
 
-use anyhow::{Context as _, Result};
-use serde::Deserialize;
+use super::DetectionKind;
 
-use super::{
-    BuildContext, Detection, Finding, Policy, Section, decoy, enumeration, flood, payload,
-    user_agent,
-};
-
+/// Generates the module declarations, [`DetectionKind`] and
+/// [`DetectionsConfig`](super::DetectionsConfig) from the registry lines.
 macro_rules! detections {
-    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $name:ident: $section:ty; )*) => {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $name:ident in $module:ident; )*) => {
+        $(pub mod $module;)*
+
         /// The detections, with stable names and numeric codes.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum DetectionKind {
@@ -35,13 +35,13 @@ macro_rules! detections {
             /// The classes its findings carry.
             pub fn classes(self) -> &'static [&'static str] {
                 match self {
-                    $(DetectionKind::$variant => <$section as Section>::CLASSES,)*
+                    $(DetectionKind::$variant => <$module::Config as $crate::inspect::detect::Section>::CLASSES,)*
                 }
             }
         }
 
         /// `[detections]` and one subsection per detection.
-        #[derive(Debug, Clone, Deserialize)]
+        #[derive(Debug, Clone, ::serde::Deserialize)]
         #[serde(deny_unknown_fields, default)]
         pub struct DetectionsConfig {
             /// Sources tracked by the per-source detections (least recently seen evicted).
@@ -51,7 +51,7 @@ macro_rules! detections {
             pub ignore_paths: Vec<String>,
             $(
                 #[doc = concat!("`[detections.", stringify!($name), "]`.")]
-                pub $name: $section,
+                pub $name: $module::Config,
             )*
         }
 
@@ -60,14 +60,15 @@ macro_rules! detections {
                 DetectionsConfig {
                     max_sources: 100_000,
                     ignore_paths: Vec::new(),
-                    $($name: <$section>::default(),)*
+                    $($name: <$module::Config>::default(),)*
                 }
             }
         }
 
         impl DetectionsConfig {
             /// Mode and base TTL that apply to `finding`.
-            pub fn policy(&self, finding: &Finding) -> Policy {
+            pub fn policy(&self, finding: &$crate::inspect::detect::Finding) -> $crate::inspect::detect::Policy {
+                use $crate::inspect::detect::Section as _;
                 match finding.detection {
                     $(DetectionKind::$variant => self.$name.policy(finding.class),)*
                 }
@@ -75,16 +76,20 @@ macro_rules! detections {
 
             /// Whether any detection is on (else inspection does not start).
             pub fn any_enabled(&self) -> bool {
+                use $crate::inspect::detect::Section as _;
                 false $(|| self.$name.enabled())*
             }
 
             /// Builds every detection that is on, in registry order.
             ///
             /// # Errors
-            /// As [`Section::build`], with the section named.
-            pub fn build(&self) -> Result<Vec<Box<dyn Detection>>> {
-                let context = BuildContext { max_sources: self.max_sources };
-                let mut out: Vec<Box<dyn Detection>> = Vec::new();
+            /// As [`Section::build`](crate::inspect::detect::Section::build), with the section
+            /// named.
+            pub fn build(&self) -> ::anyhow::Result<Vec<Box<dyn $crate::inspect::detect::Detection>>> {
+                use ::anyhow::Context as _;
+                use $crate::inspect::detect::Section as _;
+                let context = $crate::inspect::detect::BuildContext { max_sources: self.max_sources };
+                let mut out: Vec<Box<dyn $crate::inspect::detect::Detection>> = Vec::new();
                 $(
                     if self.$name.enabled() {
                         out.push(
@@ -98,19 +103,6 @@ macro_rules! detections {
             }
         }
     };
-}
-
-detections! {
-    /// Malicious payloads (SQLi, XSS, command injection, traversal, SSRF, custom).
-    Payload = 1, payload: payload::Config;
-    /// Attack tools and scanners by User-Agent, and the missing User-Agent policy.
-    UserAgent = 2, user_agent: user_agent::Config;
-    /// Many 4xx responses to one source: probing for resources or credentials.
-    Enumeration = 3, enumeration: enumeration::Config;
-    /// Too many requests from one source.
-    RequestFlood = 4, request_flood: flood::Config;
-    /// Requests for paths no legitimate client asks for.
-    DecoyPath = 5, decoy_path: decoy::Config;
 }
 
 impl DetectionKind {
@@ -138,7 +130,7 @@ impl DetectionKind {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::{DetectionKind, DetectionsConfig, Mode};
 
     #[test]
     fn codes_and_names_are_unique_and_classes_disjoint() {
@@ -185,12 +177,12 @@ mod tests {
     fn all_off_builds_nothing() {
         let mut c = DetectionsConfig::default();
         assert!(c.any_enabled());
-        c.payload.mode = super::super::Mode::Off;
-        c.user_agent.mode = super::super::Mode::Off;
-        c.user_agent.missing = super::super::Mode::Off;
-        c.enumeration.mode = super::super::Mode::Off;
-        c.request_flood.mode = super::super::Mode::Off;
-        c.decoy_path.mode = super::super::Mode::Off;
+        c.payload.mode = Mode::Off;
+        c.user_agent.mode = Mode::Off;
+        c.user_agent.missing = Mode::Off;
+        c.enumeration.mode = Mode::Off;
+        c.request_flood.mode = Mode::Off;
+        c.decoy_path.mode = Mode::Off;
         assert!(!c.any_enabled());
         assert!(c.build().unwrap().is_empty());
     }

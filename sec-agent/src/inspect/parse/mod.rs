@@ -44,7 +44,7 @@ pub enum HttpEvent {
 pub struct HttpFlow {
     requests: MessageParser<true>,
     responses: Option<Box<MessageParser<false>>>,
-    pairs: Pairs,
+    pairs: AwaitingResponses,
 }
 
 impl Default for HttpFlow {
@@ -52,7 +52,7 @@ impl Default for HttpFlow {
         HttpFlow {
             requests: MessageParser::new(),
             responses: None,
-            pairs: Pairs::default(),
+            pairs: AwaitingResponses::default(),
         }
     }
 }
@@ -66,7 +66,7 @@ impl Default for HttpFlow {
 /// allocations per waiting flow): per entry a tag byte (0: no request, 1: a request
 /// line follows), then the line's length (`u32`, little-endian) and bytes.
 #[derive(Debug, Default)]
-struct Pairs {
+struct AwaitingResponses {
     buf: Vec<u8>,
     /// Entries.
     len: u32,
@@ -74,7 +74,7 @@ struct Pairs {
     answering: u32,
 }
 
-impl Pairs {
+impl AwaitingResponses {
     /// The bytes of the entry at byte offset `at`: its line, if any, and where it ends.
     fn entry(&self, at: usize) -> (Option<&[u8]>, usize) {
         if self.buf[at] == 0 {
@@ -119,19 +119,19 @@ impl Pairs {
     }
 
     fn clear(&mut self) {
-        *self = Pairs::default();
+        *self = AwaitingResponses::default();
     }
 }
 
 /// Delivers one call's messages as events and keeps the request queue.
-struct Events<'a> {
-    pairs: &'a mut Pairs,
+struct EventSink<'a> {
+    pairs: &'a mut AwaitingResponses,
     out: &'a mut Vec<HttpEvent>,
     /// A 101 response was delivered: the connection left HTTP/1.x.
     switched: bool,
 }
 
-impl Sink for Events<'_> {
+impl Sink for EventSink<'_> {
     fn response_head(&mut self, status: u16) -> bool {
         // Pair each response head with the oldest unanswered request; interim (1xx)
         // responses precede the final one for the same request.
@@ -189,7 +189,7 @@ impl HttpFlow {
         limits: &Limits,
         out: &mut Vec<HttpEvent>,
     ) {
-        let mut events = Events {
+        let mut events = EventSink {
             pairs: &mut self.pairs,
             out,
             switched: false,
@@ -225,8 +225,8 @@ impl HttpFlow {
         if events.switched {
             // Switched protocols (WebSocket, h2c): no more HTTP/1.x here.
             self.requests.gap();
-            let mut ignore = Events {
-                pairs: &mut Pairs::default(),
+            let mut ignore = EventSink {
+                pairs: &mut AwaitingResponses::default(),
                 out: &mut Vec::new(),
                 switched: false,
             };
