@@ -1,9 +1,9 @@
 //! The running agent: attaches XDP, restores its state, inspects HTTP, answers the control
 //! socket, serves metrics, reloads on SIGHUP, sweeps and reconciles, and talks to systemd.
 //!
-//! Start and stop live here; the control verbs in [`handler`], the timers in [`tasks`],
-//! reloading in [`reload`], and the inspection thread with its interfaces in
-//! [`inspection`].
+//! Start and stop live here; the control verbs in `handler.rs`, the timers in `tasks.rs`,
+//! reloading in `reload.rs`, and the inspection thread with its interfaces in
+//! `inspection.rs`.
 
 mod handler;
 mod inspection;
