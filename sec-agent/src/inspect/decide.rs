@@ -218,6 +218,7 @@ impl Decider {
     }
 
     /// Sources with a ban history now (at most `max_sources`).
+    #[cfg(test)]
     pub fn tracked_sources(&self) -> usize {
         self.offenders.len()
     }

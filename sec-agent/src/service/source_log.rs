@@ -172,16 +172,13 @@ impl SourceLog {
     }
 
     /// Sources remembered now.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub fn sources(&self) -> usize {
         self.lock().counters.len()
     }
 
-    /// Whether no source is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Detections remembered now, all sources together (at most the capacity).
+    #[cfg(test)]
     pub fn detections(&self) -> usize {
         self.lock().recent.len()
     }
@@ -203,9 +200,9 @@ mod tests {
             let ip = IpAddr::from(i.to_be_bytes());
             log.update(ip, |s| s.requests += 1);
             log.detection(ip, DetectionKind::Payload, "sqli", BAN, "' or 1=1");
-            assert!(log.len() <= 100);
+            assert!(log.sources() <= 100);
         }
-        assert_eq!(log.len(), 100);
+        assert_eq!(log.sources(), 100);
         assert!(log.get(IpAddr::from(0u32.to_be_bytes())).is_none());
         let last = log.get(IpAddr::from(9_999u32.to_be_bytes())).unwrap();
         assert_eq!((last.requests, last.bans, last.recent.len()), (1, 1, 1));
@@ -245,7 +242,7 @@ mod tests {
         let log = SourceLog::new(10);
         log.update("192.0.2.1".parse().unwrap(), |s| s.requests += 1);
         log.update("::ffff:192.0.2.1".parse().unwrap(), |s| s.requests += 1);
-        assert_eq!(log.len(), 1);
+        assert_eq!(log.sources(), 1);
         assert_eq!(log.get("192.0.2.1".parse().unwrap()).unwrap().requests, 2);
     }
 }

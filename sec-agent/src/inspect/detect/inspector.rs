@@ -44,11 +44,6 @@ impl Inspector {
         })
     }
 
-    /// Whether no detection is on.
-    pub fn is_empty(&self) -> bool {
-        self.detections.is_empty()
-    }
-
     /// Inspects `request` from `source`, seen at `now`.
     pub fn request(&mut self, request: &Message, source: IpAddr, now: Instant) -> Inspected<'_> {
         self.inspection.refill(request);
