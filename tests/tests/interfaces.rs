@@ -110,3 +110,32 @@ kernel_test!(
         assert_eq!(curl(&lab, CLIENT_V4, "/", &[]), Some(200));
     }
 );
+
+kernel_test!(
+    without_inspection_a_vanished_interface_is_still_taken_back,
+    {
+        let lab = Lab::new();
+        let config = lab.config("[capture]\nhttp_ports = []\n");
+        let mut agent = lab.start_agent(&["--config", &config]);
+        lab.delete_link();
+        agent.wait_for_log("interface is gone", Duration::from_secs(5));
+        wait_until(
+            "status shows the interface gone",
+            Duration::from_secs(5),
+            || interface_state(&lab) == "gone",
+        );
+        lab.recreate_link();
+        agent.wait_for_log("interface is back", Duration::from_secs(10));
+        assert_eq!(
+            lab.server_xdp_progs(),
+            1,
+            "XDP attached to the new interface"
+        );
+        lab.cli_ok(&["ban", "add", CLIENT_V4]);
+        assert_eq!(
+            lab.ping(sec_agent_tests::lab::SERVER_V4, 3),
+            0,
+            "the ban drops again"
+        );
+    }
+);

@@ -124,24 +124,26 @@ impl Interfaces {
         Ok(Some(handle))
     }
 
-    /// Frees the records of interfaces the inspection thread lost, and attaches again to
-    /// those that came back; returns the names lost in this call.
+    /// Frees the records of interfaces that disappeared (reported by the inspection
+    /// thread, or found gone here: without inspection nobody else looks), and attaches
+    /// again to those that came back; returns the names lost in this call.
     fn watch(&mut self) -> Vec<String> {
-        let mut lost_now = Vec::new();
-        let lost: Vec<(String, u32)> = match &self.capture {
+        let reported: Vec<(String, u32)> = match &self.capture {
             Some(c) => c.lost.try_iter().collect(),
             None => Vec::new(),
         };
-        for (name, ifindex) in lost {
-            if let Some(i) = self.list.iter_mut().find(|i| i.name == name) {
-                if let Some(a) = i.attachment.take()
-                    && let Err(e) = loader::detach(&mut self.loaded.maps, &a)
-                {
-                    tracing::warn!(iface = %name, ifindex, error = %format!("{e:#}"), "freeing the attachment record failed");
-                }
-                i.state = InterfaceState::Gone;
-                i.losses += 1;
-                lost_now.push(name);
+        let mut lost_now = Vec::new();
+        for i in 0..self.list.len() {
+            let Some(a) = &self.list[i].attachment else {
+                continue;
+            };
+            // A report about an earlier incarnation (already lost and re-attached) is stale.
+            let reported = reported
+                .iter()
+                .any(|(name, ifindex)| *name == a.iface && *ifindex == a.ifindex);
+            if reported || loader::ifindex(&a.iface).ok() != Some(a.ifindex) {
+                self.lose(i);
+                lost_now.push(self.list[i].name.clone());
             }
         }
         let gone: Vec<String> = self
@@ -157,6 +159,22 @@ impl Interfaces {
             }
         }
         lost_now
+    }
+
+    /// Marks interface `i` gone and frees its attachment record (pinned link and `ifaces`
+    /// entry; the kernel detached the program with the device).
+    fn lose(&mut self, i: usize) {
+        let iface = &mut self.list[i];
+        if let Some(a) = iface.attachment.take() {
+            if let Err(e) = loader::detach(&mut self.loaded.maps, &a) {
+                tracing::warn!(iface = %a.iface, ifindex = a.ifindex, error = %format!("{e:#}"), "freeing the attachment record failed");
+            }
+            if self.capture.is_none() {
+                tracing::warn!(iface = %a.iface, ifindex = a.ifindex, "interface is gone; it is attached again when an interface of that name appears");
+            }
+        }
+        iface.state = InterfaceState::Gone;
+        iface.losses += 1;
     }
 
     fn reattach(&mut self, name: &str) -> Result<()> {
