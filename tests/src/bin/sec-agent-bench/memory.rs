@@ -6,8 +6,7 @@ use anyhow::Result;
 use sec_agent::{
     config::Config,
     inspect::decide::MemoryEnforcer,
-    inspect::detect::{self, RequestInfo},
-    inspect::normalize::Inspection,
+    inspect::detect::Inspector,
     inspect::parse::{HttpFlow, Limits},
     inspect::reassemble::Direction,
 };
@@ -31,12 +30,11 @@ pub fn memory(out: &mut String) -> Result<()> {
         service::source_log::SourceLog,
     };
     let config = Config::default();
-    let mut detections = config.detections.build()?;
+    let mut inspector = Inspector::new(&config.detections)?;
     let mut enforcer = MemoryEnforcer::default();
     let mut decider = Decider::new(config.detections.clone(), config.decide.clone());
     let sources = SourceLog::new(config.detections.max_sources);
     let msg = parse(b"GET /missing HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0\r\n\r\n");
-    let inspection = Inspection::of(&msg);
     let base = rss_mib();
     let _ = writeln!(
         out,
@@ -56,25 +54,11 @@ pub fn memory(out: &mut String) -> Result<()> {
     for target in [10_000u32, 100_000, 1_000_000] {
         while fed < target {
             let source = IpAddr::from((0x0a00_0000u32 + fed).to_be_bytes());
-            let info = RequestInfo {
-                source,
-                now,
-                inspection: &inspection,
-            };
-            let mut findings = Vec::new();
-            for d in detections.iter_mut() {
-                d.on_request(&info, &mut findings);
-                d.on_response(
-                    &detect::ResponseInfo {
-                        client: source,
-                        now,
-                        status: 404,
-                        request: None,
-                    },
-                    &mut findings,
-                );
-            }
-            for f in &findings {
+            let findings = inspector.request(&msg, source, now).findings.to_vec();
+            let findings = findings
+                .iter()
+                .chain(inspector.response(source, 404, None, now));
+            for f in findings {
                 decider.decide(source, f, now, &mut enforcer);
                 enforcer.bans.clear();
             }
