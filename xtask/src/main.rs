@@ -64,8 +64,8 @@ enum Task {
     /// rate, detection throughput, end-to-end inspection, ban latency, memory); writes
     /// BENCHMARKS.md. Needs root.
     Bench {
-        /// Run only these sections (xdp, peer, flood, detection, latency, e2e, memory,
-        /// agent-memory) and print them; BENCHMARKS.md is written only by a full run.
+        /// Run only these sections (xdp, peer, flood, detection, quality, latency, e2e,
+        /// memory, agent-memory) and print them; BENCHMARKS.md is written only by a full run.
         sections: Vec<String>,
     },
     /// Build (release) and run `sec-agent run` with these arguments, e.g. `--iface eth0`.

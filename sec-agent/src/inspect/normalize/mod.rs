@@ -474,6 +474,34 @@ impl Builder {
     }
 }
 
+/// `s` in Unicode compatibility form (NFKC, Unicode Standard Annex #15), with the slash
+/// and backslash lookalikes NFKC keeps (U+2215 DIVISION SLASH, U+2044 FRACTION SLASH,
+/// U+29F8 BIG SOLIDUS; U+2216 SET MINUS, U+29F9 BIG REVERSE SOLIDUS) as `/` and `\\`
+/// (they are in Unicode's confusables list, TR39). Borrowed when nothing changes.
+///
+/// Fullwidth and other lookalike forms of ASCII (`．．／`, `ｅｔｃ`, `‥`) are what a filter
+/// that compares ASCII misses and a server that normalizes Unicode reads as `../etc`; the
+/// payload checkers look at this form of a non-ASCII value too.
+pub fn compatible(s: &str) -> Cow<'_, str> {
+    use unicode_normalization::UnicodeNormalization as _;
+    let lookalike = |c: char| match c {
+        '\u{2215}' | '\u{2044}' | '\u{29F8}' => '/',
+        '\u{2216}' | '\u{29F9}' => '\\',
+        c => c,
+    };
+    if unicode_normalization::is_nfkc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
+        && !s.chars().any(|c| lookalike(c) != c)
+    {
+        return Cow::Borrowed(s);
+    }
+    let folded: String = s.nfkc().map(lookalike).collect();
+    if folded == s {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(folded)
+    }
+}
+
 /// Splits a request target into path and query; an absolute-form target
 /// (`http://host/path?q`) loses its scheme and authority. Inlined into [`Inspection::refill`],
 /// its hot caller (the raw-value lookup for events also calls it).

@@ -1,6 +1,7 @@
 //! The measurements behind `cargo xtask bench` (run as root). Prints Markdown sections on
 //! stdout; the xtask writes them into BENCHMARKS.md. Arguments name the sections to run
-//! (`xdp`, `peer`, `flood`, `detection`, `latency`, `e2e`, `memory`, `agent-memory`); none runs them all.
+//! (`xdp`, `peer`, `flood`, `detection`, `quality`, `latency`, `e2e`, `memory`,
+//! `agent-memory`); none runs them all.
 //!
 //! Every figure is measured several times; tables give min / median / max. Ratios are
 //! taken between medians of the same run, because these machines are shared and absolute
@@ -16,6 +17,7 @@ mod latency;
 mod memory;
 mod packets;
 mod peer;
+mod quality;
 mod server;
 mod xdp;
 
@@ -29,6 +31,7 @@ const SECTIONS: &[Section] = &[
     ("peer", peer::peer),
     ("flood", flood::flood),
     ("detection", detection::detection_throughput),
+    ("quality", quality::quality),
     ("e2e", e2e::e2e),
     ("latency", latency::latency),
     ("memory", memory::memory),

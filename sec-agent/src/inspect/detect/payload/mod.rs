@@ -8,13 +8,13 @@ pub mod ssrf;
 pub mod traversal;
 pub mod xss;
 
-use std::{path::PathBuf, time::Duration};
+use std::{borrow::Cow, path::PathBuf, time::Duration};
 
 use anyhow::Result;
 use serde::{Deserialize, Deserializer, de};
 
 use super::{BuildContext, Detection, DetectionKind, Finding, Mode, Policy, RequestInfo, Section};
-use crate::inspect::normalize::Location;
+use crate::inspect::normalize::{Location, compatible};
 
 /// `[detections.payload]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -219,6 +219,8 @@ const SQL: u64 = 32;
 const DOT: u64 = 64;
 /// An `_` (in `id_rsa`).
 const UNDERSCORE: u64 = 128;
+/// A byte of a non-ASCII character: the value may have a compatibility form to check too.
+const NONASCII: u64 = 1 << 40;
 
 /// The bit of an ASCII letter, either case, from bit 8 on (0 for other bytes): a value can
 /// only hold a word whose every letter it holds.
@@ -286,6 +288,9 @@ static BYTE_SHAPE: [u64; 256] = {
     let mut c = 0;
     while c < 256 {
         t[c] |= letter_bit(c as u8);
+        if c >= 0x80 {
+            t[c] |= NONASCII;
+        }
         c += 1;
     }
     t
@@ -396,6 +401,32 @@ struct Scratch {
 }
 
 impl Payload {
+    /// The first reported match in `value`: the built-in checkers, then the operator's
+    /// patterns. A checker whose match is of a class left out of the config (`lfi` without
+    /// `traversal`, say) has found nothing to report.
+    #[inline]
+    fn check(&mut self, location: Location, value: &str, shape: Shape) -> Option<Match> {
+        let (scratch, reported) = (&mut self.scratch, self.reported);
+        self.checkers
+            .iter()
+            .find_map(|c| {
+                c.check(location, value, shape, scratch)
+                    .filter(|m| reported & (1 << m.class_index()) != 0)
+            })
+            .or_else(|| self.patterns.as_ref().and_then(|p| p.check(value)))
+    }
+
+    /// [`Payload::check`] on the compatibility form of a non-ASCII value: lookalikes of
+    /// ASCII (`．．／ｅｔｃ`) are read as what they look like.
+    #[cold]
+    fn check_compatible(&mut self, location: Location, value: &str) -> Option<Match> {
+        let Cow::Owned(folded) = compatible(value) else {
+            return None;
+        };
+        let m = self.check(location, &folded, Shape::of(&folded))?;
+        Some(Match::new(m.rule, value, 0, value.len()))
+    }
+
     /// Reports `classes` (names from [`CLASSES`]; others are ignored) and the operator
     /// `patterns`.
     pub fn new(classes: &[&str], patterns: patterns::Patterns) -> Payload {
@@ -424,17 +455,10 @@ impl Detection for Payload {
     fn on_request(&mut self, req: &RequestInfo<'_>, out: &mut Vec<Finding>) {
         for field in req.inspection.fields() {
             let shape = Shape::of(field.value);
-            let (scratch, reported) = (&mut self.scratch, self.reported);
-            // A checker whose match is of a class left out of the config (`lfi` without
-            // `traversal`, say) has found nothing to report.
-            let hit = self
-                .checkers
-                .iter()
-                .find_map(|c| {
-                    c.check(field.location, field.value, shape, scratch)
-                        .filter(|m| reported & (1 << m.class_index()) != 0)
-                })
-                .or_else(|| self.patterns.as_ref().and_then(|p| p.check(field.value)));
+            let mut hit = self.check(field.location, field.value, shape);
+            if hit.is_none() && shape.has(NONASCII) {
+                hit = self.check_compatible(field.location, field.value);
+            }
             if let Some(m) = hit {
                 let class = CLASSES[m.class_index()];
                 out.push(Finding {

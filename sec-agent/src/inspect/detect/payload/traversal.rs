@@ -7,34 +7,140 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
 use super::Match;
 
-/// Files and directories an application never legitimately takes from a client.
+/// Files and directories an application never legitimately takes from a client, from the
+/// documented layouts of Unix systems (FHS), Windows, and the usual web stacks (Apache,
+/// nginx, PHP, MySQL, XAMPP/LAMPP, IIS): account databases, host and service
+/// configuration, kernel interfaces under `/proc`, logs, keys, and the server's own
+/// configuration. Matched where the value is a path up to the name (see [`named_file`]).
 const SENSITIVE: &[&str] = &[
+    // Unix accounts, host and service configuration.
     "/etc/passwd",
     "/etc/shadow",
     "/etc/group",
-    "/etc/hosts",
-    "/etc/issue",
+    "/etc/gshadow",
+    "/etc/master.passwd",
+    "/etc/security/",
     "/etc/sudoers",
+    "/etc/hosts",
+    "/etc/hostname",
+    "/etc/issue",
+    "/etc/motd",
+    "/etc/resolv.conf",
+    "/etc/fstab",
+    "/etc/mtab",
+    "/etc/crontab",
+    "/etc/inittab",
+    "/etc/init.d/",
+    "/etc/rc.d/",
+    "/etc/profile",
+    "/etc/bashrc",
+    "/etc/os-release",
+    "/etc/redhat-release",
+    "/etc/debian_version",
+    "/etc/lsb-release",
+    "/etc/ssh/",
+    "/etc/ssl/",
+    "/etc/nginx/",
+    "/etc/apache",
+    "/etc/httpd/",
+    "/etc/php",
+    "/etc/mysql/",
+    "/etc/my.cnf",
+    "/etc/vsftpd",
+    "/etc/ftp",
+    "/etc/wu-ftpd/",
+    "/etc/proftpd",
+    "/etc/pure-ftpd",
+    "/etc/samba/",
+    "/etc/exports",
+    "/etc/rpc",
+    "/etc/syslog",
+    "/etc/rsyslog",
+    "/etc/logrotate",
+    "/etc/ld.so",
+    "/etc/network/",
+    "/etc/sysconfig/",
+    "/etc/x11/",
+    // Kernel and process interfaces.
     "/proc/self/",
     "/proc/version",
+    "/proc/cmdline",
+    "/proc/mounts",
+    "/proc/net/",
+    "/proc/sched_debug",
+    "/proc/cpuinfo",
+    "/proc/meminfo",
     "/proc/1/",
+    "/dev/fd/",
+    // Logs, spools, service data, home directories.
     "/var/log/",
+    "/var/adm/",
+    "/var/mail/",
+    "/var/spool/",
+    "/var/lib/mysql",
+    "/var/db/",
+    "/var/run/",
+    "/var/lock/",
+    "/var/www/",
+    "/usr/local/apache",
+    "/usr/local/etc/",
+    "/usr/local/php",
+    "/usr/local/cpanel",
+    "/usr/local/zend",
+    "/usr/local/pureftpd",
+    "/usr/lib/php",
+    "/usr/pkg/etc/",
+    "/opt/lampp/",
+    "/opt/xampp/",
+    "/opt/apache",
     "/root/",
     "/.ssh/",
+    "/.bash_history",
+    "/.mysql_history",
+    "/.aws/credentials",
+    "/.docker/config",
+    "/.kube/config",
     "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "authorized_keys",
+    // Web servers and stacks (any OS).
     ".htpasswd",
     ".htaccess",
+    "httpd.conf",
+    "apache2.conf",
+    "nginx.conf",
+    "php.ini",
+    "my.ini",
+    "my.cnf",
+    "web.config",
+    "web-inf/web.xml",
+    "access.log",
+    "access_log",
+    "error.log",
+    "error_log",
+    "/apache/logs/",
+    "/apache/log/",
+    "/apache2/log",
+    "/apache/conf/",
+    "/mysql/data/",
+    "/mysql/bin/",
+    // Windows.
     "win.ini",
     "boot.ini",
     "system.ini",
+    "autoexec.bat",
     "c:/windows/",
     "/windows/system32",
-    "web-inf/web.xml",
-    "/.aws/credentials",
-    "/etc/nginx/",
-    "/etc/apache2/",
+    "/winnt/",
+    "/system32/",
+    "/inetpub/",
+    "/xampp/",
+    "/program files",
+    "/programfiles",
+    "/documents and settings/",
 ];
-
 /// Application secrets: sensitive only behind a climb (`../.env`), since the names are
 /// common words otherwise.
 const SECRETS_AFTER_CLIMB: &[&str] = &[
@@ -69,24 +175,6 @@ static NAMES: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("fixed patterns build")
 });
 
-/// The [`word_shape`](super::word_shape) of each name (`/` and `\\` have the same): a
-/// value whose shape has none of them names none (most paths and header values), and is
-/// not searched for names.
-static NAME_SHAPES: [u64; SENSITIVE.len() + SECRETS_AFTER_CLIMB.len() + WRAPPERS.len()] = {
-    let mut shapes = [0; SENSITIVE.len() + SECRETS_AFTER_CLIMB.len() + WRAPPERS.len()];
-    let lists = [SENSITIVE, SECRETS_AFTER_CLIMB, WRAPPERS];
-    let (mut l, mut n) = (0, 0);
-    while l < lists.len() {
-        let mut i = 0;
-        while i < lists[l].len() {
-            shapes[n] = super::word_shape(lists[l][i].as_bytes());
-            (i, n) = (i + 1, n + 1);
-        }
-        l += 1;
-    }
-    shapes
-};
-
 /// The patterns of [`NAMES`].
 fn name_variants() -> Vec<String> {
     let mut variants = Vec::new();
@@ -104,12 +192,40 @@ fn name_variants() -> Vec<String> {
     variants
 }
 
-/// Whether a value of shape `shape` may hold one of [`NAMES`].
-fn may_name(shape: u64) -> bool {
-    // Without branches: the compiler compares several shapes at once.
-    NAME_SHAPES
-        .iter()
-        .fold(false, |any, &m| any | (shape & m == m))
+/// Whether `value` is worth searching for [`NAMES`]: a name only counts where the value
+/// is a path up to it (see [`named_file`]). So the search runs behind a climb, on values
+/// that start like a path (`/`, `\\`, `.`, `?`, `*`, `~`, a drive letter, `file:`), and on
+/// short values that are neither prose (white space) nor URLs (`://`): not on the
+/// Referer, the User-Agent or a sentence, which are most values with a `/`.
+fn may_name(value: &str, shape: u64, climbs: usize) -> bool {
+    let b = value.as_bytes();
+    if climbs > 0
+        || matches!(b.first(), Some(b'/' | b'\\' | b'.' | b'?' | b'*' | b'~'))
+        || b.get(1) == Some(&b':')
+    {
+        return true;
+    }
+    // Without a `:` there is no URL and no wrapper.
+    let url = if shape & super::COLON == 0 {
+        None
+    } else {
+        super::find(value, "://")
+    };
+    match url {
+        // `file:` URLs and stream wrappers (`php://filter/...`) are paths too.
+        // Most URLs are web ones (the Referer): no wrapper, no file.
+        Some(at) if b[..at].eq_ignore_ascii_case(b"https") || b[..at].eq_ignore_ascii_case(b"http") => {
+            false
+        }
+        Some(at) => {
+            b.get(..5).is_some_and(|p| p.eq_ignore_ascii_case(b"file:"))
+                || WRAPPERS.iter().any(|w| {
+                    let scheme = &w.as_bytes()[..w.len() - 3];
+                    at >= scheme.len() && b[at - scheme.len()..at].eq_ignore_ascii_case(scheme)
+                })
+        }
+        None => b.len() <= 64 && !b.contains(&b' '),
+    }
 }
 
 fn is_slash(b: u8) -> bool {
@@ -124,6 +240,53 @@ pub fn check(value: &str, in_path: bool) -> Option<Match> {
 /// [`check`], given the shape bits of `value` (or more: `u64::MAX` searches every value
 /// for names).
 pub(super) fn check_shaped(value: &str, in_path: bool, shape: u64) -> Option<Match> {
+    check_value(value, in_path, shape).or_else(|| {
+        // Only values with an `x` can spell one.
+        const X: u64 = super::word_shape(b"x");
+        if shape & X == 0 {
+            return None;
+        }
+        // `0x2e0x2e/` and `..0x2f`: dots and slashes spelled as C hex literals, which
+        // some decoders turn back into bytes (and no path holds otherwise).
+        let spelled = spelled_hex(value)?;
+        check_value(&spelled, in_path, u64::MAX)
+            .map(|m| Match::new(m.rule, value, 0, value.len().min(24)))
+    })
+}
+
+/// `value` with `0x2e`, `0x2f` and `0x5c` (any case) as `.`, `/` and `\\`, when it holds any.
+fn spelled_hex(value: &str) -> Option<String> {
+    super::find(value, "0x").or_else(|| super::find(value, "0X"))?;
+    let b = value.as_bytes();
+    let at = |i: usize| -> Option<char> {
+        let w = b.get(i..i + 4)?;
+        if w[0] != b'0' || !w[1].eq_ignore_ascii_case(&b'x') {
+            return None;
+        }
+        match [w[2], w[3].to_ascii_lowercase()] {
+            [b'2', b'e'] => Some('.'),
+            [b'2', b'f'] => Some('/'),
+            [b'5', b'c'] => Some('\\'),
+            _ => None,
+        }
+    };
+    (0..b.len()).find(|&i| at(i).is_some())?;
+    let mut out = String::with_capacity(value.len());
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(c) = at(i) {
+            out.push(c);
+            i += 4;
+        } else {
+            let c = value[i..].chars().next().expect("in bounds");
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    Some(out)
+}
+
+fn check_value(value: &str, in_path: bool, shape: u64) -> Option<Match> {
     if value.len() < 3 {
         return None;
     }
@@ -132,7 +295,7 @@ pub(super) fn check_shaped(value: &str, in_path: bool, shape: u64) -> Option<Mat
     let b = value.as_bytes();
     // Every climb rule needs a `..`; most values have none and skip to the names.
     let Some(first_dot_dot) = super::find(value, "..") else {
-        return if may_name(shape) && NAMES.is_match(value) {
+        return if may_name(value, shape, 0) && NAMES.is_match(value) {
             named_file(value, 0)
         } else {
             None
@@ -160,7 +323,7 @@ pub(super) fn check_shaped(value: &str, in_path: bool, shape: u64) -> Option<Mat
             ));
         }
     }
-    if may_name(shape)
+    if may_name(value, shape, climbs)
         && NAMES.is_match(value)
         && let Some(m) = named_file(value, climbs)
     {
@@ -182,9 +345,24 @@ pub(super) fn check_shaped(value: &str, in_path: bool, shape: u64) -> Option<Mat
 /// a wrapper only matters when the climbs alone do not match, see [`check`]).
 fn named_file(value: &str, climbs: usize) -> Option<Match> {
     let unified = value.replace('\\', "/").to_ascii_lowercase();
-    // A sensitive name needs path context: a climb, the start of the value (`/etc/passwd`,
-    // `c:/windows/...`), or a `file:` URL; prose that mentions one does not match.
-    let anchored = |at: usize| climbs > 0 || at == 0 || unified.starts_with("file:");
+    // A sensitive name needs path context: a climb, a `file:` URL, or a value that is a
+    // path up to the name: it starts like one (`/`, `\\`, `.`, a drive letter, the `?`
+    // and `*` of wildcard tricks) and holds no white space or quote before it. Prose that
+    // mentions a file (`edit /etc/hosts`) does not match.
+    let path_prefix = unified
+        .as_bytes()
+        .first()
+        .is_some_and(|&c| matches!(c, b'/' | b'.' | b'?' | b'*'))
+        || unified.as_bytes().get(1..3) == Some(b":/");
+    let anchored = |at: usize| {
+        climbs > 0
+            || unified.starts_with("file:")
+            || at == 0
+            || path_prefix
+                && !unified.as_bytes()[..at]
+                    .iter()
+                    .any(|&c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'='))
+    };
     if let Some((at, len)) = SENSITIVE
         .iter()
         .filter_map(|s| unified.find(s).map(|at| (at, s.len())))
@@ -211,16 +389,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_name_shapes_let_every_name_through() {
+    fn the_prefilter_lets_every_name_through() {
         use super::super::Shape;
         for v in name_variants() {
             for form in [v.clone(), v.to_ascii_uppercase(), format!("x/../../{v}?q")] {
                 let shape = Shape::of(&form).0;
-                assert!(may_name(shape), "{form}");
+                let climbs = usize::from(form.contains(".."));
+                assert!(may_name(&form, shape, climbs), "{form}");
                 assert_eq!(check_shaped(&form, false, shape), check(&form, false));
             }
         }
-        assert!(!may_name(Shape::of("/api/comments").0));
+        for prose in ["see /etc/passwd", "https://example.com/etc/passwd"] {
+            assert!(!may_name(prose, Shape::of(prose).0, 0), "{prose}");
+        }
     }
 
     #[test]
