@@ -98,14 +98,59 @@ pub fn plain(input: &[u8], plus_is_space: bool) -> Option<&str> {
 /// [`decode_text`] of a value that is not plain: out of line, most values are plain.
 #[inline(never)]
 pub fn decode_slow(input: &[u8], plus_is_space: bool) -> Cow<'_, str> {
+    decode_checked(input, plus_is_space).0
+}
+
+/// [`decode_slow`], and whether the raw value used an encoding that no client produces
+/// (see [`evasive`]; overlong UTF-8 is found while decoding).
+pub fn decode_checked(input: &[u8], plus_is_space: bool) -> (Cow<'_, str>, bool) {
     match percent_decode(input, plus_is_space) {
-        Cow::Borrowed(b) => text(b),
-        Cow::Owned(v) => Cow::Owned(match String::from_utf8(v) {
-            Ok(s) if !s.contains('\0') => s,
-            Ok(s) => s.replace('\0', ""),
-            Err(e) => text(&fold_overlong(e.as_bytes())).into_owned(),
-        }),
+        Cow::Borrowed(b) => (text(b), false),
+        Cow::Owned(v) => match String::from_utf8(v) {
+            Ok(s) if !s.contains('\0') => (Cow::Owned(s), evasive(input)),
+            Ok(s) => (Cow::Owned(s.replace('\0', "")), evasive(input)),
+            Err(e) => {
+                let folded = fold_overlong(e.as_bytes());
+                let overlong = matches!(folded, Cow::Owned(_));
+                (
+                    Cow::Owned(text(&folded).into_owned()),
+                    overlong || evasive(input),
+                )
+            }
+        },
     }
+}
+
+/// Whether raw `input` holds an escape that no browser, HTTP library or form encoder
+/// writes, only evasion tools (the families CRS's protocol enforcement looks for): `%%32`
+/// (an escape inside an escape), `%2%f` (one split in two), `%u002e` (an ASCII character
+/// through IIS's `%u`), and `%2525` (three rounds of encoding).
+pub fn evasive(input: &[u8]) -> bool {
+    let hexd = |i: usize| input.get(i).copied().and_then(hex).is_some();
+    let at = |i: usize, b: u8| input.get(i) == Some(&b);
+    let suspect = |i: usize| {
+        (at(i + 1, b'%') && hexd(i + 2) && hexd(i + 3))
+            || (hexd(i + 1) && at(i + 2, b'%') && hexd(i + 3) && !hexd(i + 4))
+            || (input
+                .get(i + 1..i + 4)
+                .is_some_and(|u| u.eq_ignore_ascii_case(b"u00"))
+                && input
+                    .get(i + 4)
+                    .copied()
+                    .and_then(hex)
+                    .is_some_and(|h| h < 8)
+                && hexd(i + 5))
+            || input.get(i + 1..i + 5).is_some_and(|d| d == b"2525")
+    };
+    // From `%` to `%`: most values have a few.
+    let mut from = 0;
+    while let Some(p) = input[from..].iter().position(|&b| b == b'%') {
+        if suspect(from + p) {
+            return true;
+        }
+        from += p + 1;
+    }
+    false
 }
 
 /// Invalid UTF-8 with overlong forms decoded to the characters they spell: `C0 AF` is `/`,
@@ -118,6 +163,7 @@ pub fn fold_overlong(bytes: &[u8]) -> Cow<'_, [u8]> {
         matches!(b, 0xC0 | 0xC1)
             || b == 0xE0 && bytes.get(i + 1).is_some_and(|&n| n < 0xA0)
             || b == 0xF0 && bytes.get(i + 1).is_some_and(|&n| n < 0x90)
+            || matches!(b, 0xF8 | 0xFC) && cont(bytes.get(i + 1))
     });
     if !has {
         return Cow::Borrowed(bytes);
@@ -145,6 +191,21 @@ pub fn fold_overlong(bytes: &[u8]) -> Cow<'_, [u8]> {
                         | u32::from(bytes[i + 3] & 0x3F),
                     4,
                 )
+            }
+            // The 5- and 6-byte forms of the original UTF-8 (RFC 2279), which RFC 3629
+            // removed: only evasion tools write them, for one ASCII character.
+            0xF8 | 0xFC => {
+                let len = if b == 0xF8 { 5 } else { 6 };
+                if (1..len).all(|k| cont(bytes.get(i + k))) {
+                    let cp = (1..len).fold(u32::from(b & 0x03), |cp, k| {
+                        cp << 6 | u32::from(bytes[i + k] & 0x3F)
+                    });
+                    (cp, len)
+                } else {
+                    out.push(b);
+                    i += 1;
+                    continue;
+                }
             }
             _ => {
                 out.push(b);
@@ -419,6 +480,7 @@ mod tests {
             ("..%c0%af..%c0%afetc", false, "../../etc"),
             ("%e0%80%ae%e0%80%ae/x", false, "../x"),
             ("%f0%80%80%af", false, "/"),
+            ("%fc%80%80%80%80%ae%f8%80%80%80%ae", false, ".."),
             ("100%", false, "100%"),
             ("%zz%4", false, "%zz%4"),
             ("%C3%A9t%C3%A9", false, "été"),

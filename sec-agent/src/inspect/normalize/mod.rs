@@ -16,7 +16,7 @@ use std::{borrow::Cow, fmt};
 
 use crate::inspect::parse::{Head, Message};
 use decode::{
-    base64_text_with, decode_slow, decode_text, html_entities, normalize_path_into, plain, text,
+    base64_text_with, decode_checked, decode_text, html_entities, normalize_path_into, plain, text,
 };
 pub use raw::raw_value;
 
@@ -80,6 +80,9 @@ pub struct Field<'a> {
     pub value: &'a str,
     /// Whether the value is the base64-decoded form of another field.
     pub from_base64: bool,
+    /// Whether the raw value used an encoding no client produces (overlong UTF-8, `%%32`,
+    /// `%u002e`, ...; see [`decode::evasive`]): evidence of evasion in itself.
+    pub evasive: bool,
 }
 
 /// Byte range of a string in [`Inspection::text`].
@@ -97,6 +100,7 @@ struct Slot {
     name: Span,
     value: Span,
     from_base64: bool,
+    evasive: bool,
 }
 
 /// What the detections look at for one request.
@@ -287,6 +291,7 @@ impl Inspection {
             name: &self.text[s.name.start..s.name.end],
             value: &self.text[s.value.start..s.value.end],
             from_base64: s.from_base64,
+            evasive: s.evasive,
         })
     }
 }
@@ -355,6 +360,7 @@ impl Builder {
             name,
             value,
             from_base64: false,
+            evasive: false,
         });
         if self.slots.len() < MAX_FIELDS {
             self.push_base64(location, name, value);
@@ -376,6 +382,7 @@ impl Builder {
                 name,
                 value,
                 from_base64: true,
+                evasive: false,
             });
         }
     }
@@ -395,8 +402,14 @@ impl Builder {
                 Cow::Borrowed(value)
             }
             None => {
-                let value = decode_slow(raw, plus_is_space);
+                let (value, evasive) = decode_checked(raw, plus_is_space);
+                let first = self.slots.len();
                 self.push(location, name, &value);
+                if evasive {
+                    for slot in &mut self.slots[first..] {
+                        slot.evasive = true;
+                    }
+                }
                 value
             }
         }

@@ -26,8 +26,9 @@ pub struct Config {
     #[serde(deserialize_with = "crate::de::duration")]
     pub ttl: Duration,
     /// The classes reported, from [`CLASSES`]; a checker runs when one of its classes
-    /// is listed (`traversal` and `lfi` share one, as do `ssrf` and `rfi`), and `custom`
-    /// covers the pattern files.
+    /// is listed (`traversal` and `lfi` share one, as do `ssrf` and `rfi`), `evasion` is
+    /// an encoding no client writes (overlong UTF-8, `%%32`, `%u002e`, triple encoding),
+    /// and `custom` covers the pattern files.
     #[serde(deserialize_with = "classes")]
     pub classes: Vec<&'static str>,
     /// Files of literal patterns (one per line, case-insensitive).
@@ -35,6 +36,9 @@ pub struct Config {
     /// Files of regular expressions (one per line).
     pub regex_files: Vec<PathBuf>,
 }
+
+/// The index of `evasion` in [`CLASSES`].
+const EVASION: usize = 7;
 
 /// Every class a payload finding carries.
 pub const CLASSES: &[&str] = &[
@@ -45,6 +49,7 @@ pub const CLASSES: &[&str] = &[
     "lfi",
     "ssrf",
     "rfi",
+    "evasion",
     "custom",
 ];
 
@@ -459,6 +464,10 @@ impl Detection for Payload {
             if hit.is_none() && shape.has(NONASCII) {
                 hit = self.check_compatible(field.location, field.value);
             }
+            // An encoding that no client writes is evidence enough, whatever it hides.
+            if hit.is_none() && field.evasive && self.reported & (1 << EVASION) != 0 {
+                hit = Some(Match::new("evasion:encoding", field.value, 0, field.value.len()));
+            }
             if let Some(m) = hit {
                 let class = CLASSES[m.class_index()];
                 out.push(Finding {
@@ -476,6 +485,12 @@ impl Detection for Payload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_evasion_index_names_evasion() {
+        assert_eq!(CLASSES[EVASION], "evasion");
+        assert_eq!(CLASSES.last(), Some(&"custom"));
+    }
 
     #[test]
     fn every_keyword_has_its_letters() {
