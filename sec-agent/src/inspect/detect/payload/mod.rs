@@ -73,6 +73,7 @@ impl Section for Config {
     }
 
     fn build(&self, _context: &BuildContext) -> Result<Box<dyn Detection>> {
+        traversal::build_matchers();
         let patterns = if self.classes.contains(&"custom") {
             patterns::Patterns::load(&self.literal_files, &self.regex_files)?
         } else {

@@ -175,6 +175,12 @@ static NAMES: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("fixed patterns build")
 });
 
+/// Builds the name matcher now (about 1.5 MiB of DFA, some milliseconds), so that the
+/// first request to need it, maybe an attack whose ban is timed, does not wait for it.
+pub(super) fn build_matchers() {
+    LazyLock::force(&NAMES);
+}
+
 /// The patterns of [`NAMES`].
 fn name_variants() -> Vec<String> {
     let mut variants = Vec::new();
