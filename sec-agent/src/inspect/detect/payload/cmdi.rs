@@ -41,6 +41,21 @@ const WEAK: &[&str] = &[
 /// The longest command in [`STRONG`] and [`WEAK`].
 const LONGEST_COMMAND: usize = 10;
 
+/// A server-side include directive (`<!--#exec cmd="..."-->`, Apache mod_include, IIS,
+/// nginx's SSI module): a page that echoes the value back runs it. No form value holds one
+/// for any other reason.
+pub(super) fn server_side_include(value: &str) -> Option<Match> {
+    const DIRECTIVES: [&str; 7] = [
+        "exec", "include", "echo", "config", "printenv", "fsize", "flastmod",
+    ];
+    let at = super::find(value, "<!--#")?;
+    let rest = value.as_bytes().get(at + 5..)?;
+    DIRECTIVES
+        .iter()
+        .any(|d| rest.len() >= d.len() && rest[..d.len()].eq_ignore_ascii_case(d.as_bytes()))
+        .then(|| Match::new("cmdi:ssi", value, at, (at + 40).min(value.len())))
+}
+
 /// Checks one decoded value.
 pub fn check(value: &str) -> Option<Match> {
     if value.len() < 2 {

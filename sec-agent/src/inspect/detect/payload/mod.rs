@@ -200,6 +200,9 @@ impl Checker {
             Checker::Xss => xss::check_with(value, &mut scratch.lower),
             // Header values such as Accept lists and cookies rarely hold shell syntax, but
             // they do reach CGI scripts and loggers: inspected everywhere.
+            Checker::Cmdi if shape.has(LT) => {
+                cmdi::server_side_include(value).or_else(|| cmdi::check(value))
+            }
             Checker::Cmdi => cmdi::check(value),
             Checker::Traversal => traversal::check_shaped(value, location == Path, shape.0),
             // Referer and Origin carry URLs of every kind legitimately.
@@ -334,7 +337,11 @@ impl Shape {
                 self.has(SQL) || self.has_sql_keyword_letters() && has_sql_keyword(value)
             }
             Checker::Xss => self.has(LT | COLON | QUOTE),
-            Checker::Cmdi => self.has(SHELL) || self.has(QUOTE) && find(value, "() {").is_some(),
+            Checker::Cmdi => {
+                self.has(SHELL)
+                    || self.has(QUOTE) && find(value, "() {").is_some()
+                    || self.has(LT) && find(value, "<!--#").is_some()
+            }
             Checker::Traversal => self.has(SLASH) || self.has(DOT) && find(value, "..").is_some(),
             Checker::Ssrf => self.has(COLON),
         }
