@@ -7,7 +7,7 @@ use std::{fs, thread, time::Duration};
 
 use sec_agent_common::Verdict;
 use sec_agent_tests::{
-    Lab,
+    Agent, Lab,
     http::{HttpServer, curl},
     json, kernel_test,
     lab::CLIENT_V4,
@@ -29,6 +29,33 @@ fn cpu_secs(pid: u32) -> f64 {
     ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
 }
 
+/// Deletes the lab's veth under `agent` and waits until it reports the loss.
+fn lose_interface(lab: &Lab, agent: &mut Agent) {
+    lab.delete_link();
+    agent.wait_for_log("interface is gone", Duration::from_secs(5));
+    wait_until(
+        "status shows the interface gone",
+        Duration::from_secs(5),
+        || interface_state(lab) == "gone",
+    );
+}
+
+/// Recreates the lab's veth and waits until `agent` has taken it back.
+fn regain_interface(lab: &Lab, agent: &mut Agent) {
+    lab.recreate_link();
+    agent.wait_for_log("interface is back", Duration::from_secs(10));
+    wait_until(
+        "status shows the interface up",
+        Duration::from_secs(5),
+        || interface_state(lab) == "up",
+    );
+    assert_eq!(
+        lab.server_xdp_progs(),
+        1,
+        "XDP attached to the new interface"
+    );
+}
+
 fn interface_state(lab: &Lab) -> String {
     let status = json(&lab.cli_ok(&["status", "--json"]));
     status["agent"]["interfaces"][0]["state"]
@@ -44,13 +71,7 @@ kernel_test!(
         let mut agent = lab.start_agent(&[]);
         assert_eq!(interface_state(&lab), "up");
 
-        lab.delete_link();
-        agent.wait_for_log("interface is gone", Duration::from_secs(5));
-        wait_until(
-            "status shows the interface gone",
-            Duration::from_secs(5),
-            || interface_state(&lab) == "gone",
-        );
+        lose_interface(&lab, &mut agent);
         // A spinning poll loop used about 40% of a CPU; an idle agent uses next to nothing.
         let before = cpu_secs(agent.pid());
         thread::sleep(Duration::from_secs(3));
@@ -80,18 +101,7 @@ kernel_test!(
             metrics.text()
         );
 
-        lab.recreate_link();
-        agent.wait_for_log("interface is back", Duration::from_secs(10));
-        wait_until(
-            "status shows the interface up",
-            Duration::from_secs(5),
-            || interface_state(&lab) == "up",
-        );
-        assert_eq!(
-            lab.server_xdp_progs(),
-            1,
-            "XDP attached to the new interface"
-        );
+        regain_interface(&lab, &mut agent);
         // Capture runs again: an attack on the new interface is detected, banned and dropped.
         let _server = HttpServer::start(&lab);
         let clients = lab.add_clients(1);
@@ -117,20 +127,8 @@ kernel_test!(
         let lab = Lab::new();
         let config = lab.config("[capture]\nhttp_ports = []\n");
         let mut agent = lab.start_agent(&["--config", &config]);
-        lab.delete_link();
-        agent.wait_for_log("interface is gone", Duration::from_secs(5));
-        wait_until(
-            "status shows the interface gone",
-            Duration::from_secs(5),
-            || interface_state(&lab) == "gone",
-        );
-        lab.recreate_link();
-        agent.wait_for_log("interface is back", Duration::from_secs(10));
-        assert_eq!(
-            lab.server_xdp_progs(),
-            1,
-            "XDP attached to the new interface"
-        );
+        lose_interface(&lab, &mut agent);
+        regain_interface(&lab, &mut agent);
         lab.cli_ok(&["ban", "add", CLIENT_V4]);
         assert_eq!(
             lab.ping(sec_agent_tests::lab::SERVER_V4, 3),

@@ -417,26 +417,14 @@ impl Builder {
 
     /// `a=1&b=2` pairs (query strings and urlencoded bodies).
     fn pairs(&mut self, raw: &[u8], names: Location, values: Location) {
-        for pair in raw
-            .split(|&b| b == b'&' || b == b';')
-            .filter(|p| !p.is_empty())
-        {
-            let (k, v) = match pair.iter().position(|&b| b == b'=') {
-                Some(eq) => (&pair[..eq], &pair[eq + 1..]),
-                None => (pair, &b""[..]),
-            };
+        for (k, v) in split_pairs(raw) {
             let name = self.push_decoded(names, "", k, true);
             self.push_decoded(values, &name, v, true);
         }
     }
 
     fn cookies(&mut self, raw: &[u8]) {
-        for part in raw.split(|&b| b == b';') {
-            let part = part.trim_ascii();
-            let (k, v) = match part.iter().position(|&b| b == b'=') {
-                Some(eq) => (&part[..eq], &part[eq + 1..]),
-                None => (&b""[..], part),
-            };
+        for (k, v) in split_cookies(raw) {
             self.push_decoded(Location::Cookies, &text(k), v, false);
         }
     }
@@ -513,6 +501,29 @@ pub fn compatible(s: &str) -> Cow<'_, str> {
     } else {
         Cow::Owned(folded)
     }
+}
+
+/// The `name=value` pairs of a query string or urlencoded body (`&` or `;` between
+/// them; a pair without `=` is a name with an empty value), raw.
+fn split_pairs(raw: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    raw.split(|&b| b == b'&' || b == b';')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+            None => (pair, &b""[..]),
+        })
+}
+
+/// The `name=value` parts of a Cookie header, trimmed (a part without `=` is a value
+/// without a name), raw.
+fn split_cookies(raw: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    raw.split(|&b| b == b';').map(|part| {
+        let part = part.trim_ascii();
+        match part.iter().position(|&b| b == b'=') {
+            Some(eq) => (&part[..eq], &part[eq + 1..]),
+            None => (&b""[..], part),
+        }
+    })
 }
 
 /// Splits a request target into path and query; an absolute-form target

@@ -3,7 +3,10 @@
 //! looked up for findings (rare), so it decodes the candidates again instead of keeping a
 //! raw copy of every field on the hot path.
 
-use super::{Location, decode::decode_slow, decode::html_entities, decode::text, split_target};
+use super::{
+    Location, decode::decode_slow, decode::html_entities, decode::text, split_cookies as cookies,
+    split_pairs as pairs, split_target,
+};
 use crate::inspect::parse::{Head, Message};
 
 /// The raw bytes of the field at `location` named `name` whose decoded value contains
@@ -69,28 +72,8 @@ pub fn raw_value<'m>(
     }
 }
 
-/// `name=value` pairs of a query string or form body, split as the normalizer does.
-fn pairs(raw: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    raw.split(|&b| b == b'&' || b == b';')
-        .filter(|p| !p.is_empty())
-        .map(|pair| match pair.iter().position(|&b| b == b'=') {
-            Some(eq) => (&pair[..eq], &pair[eq + 1..]),
-            None => (pair, &b""[..]),
-        })
-}
-
 fn keys(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
     pairs(raw).map(|(k, _)| k)
-}
-
-fn cookies(raw: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    raw.split(|&b| b == b';').map(|part| {
-        let part = part.trim_ascii();
-        match part.iter().position(|&b| b == b'=') {
-            Some(eq) => (&part[..eq], &part[eq + 1..]),
-            None => (&b""[..], part),
-        }
-    })
 }
 
 #[cfg(test)]
