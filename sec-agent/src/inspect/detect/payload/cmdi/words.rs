@@ -1,0 +1,439 @@
+//! The command vocabulary: which words are commands, how a shell reads a command word, and
+//! what a shell argument looks like.
+
+use super::bare;
+
+/// Commands that are never prose: they match with or without arguments.
+pub(super) const STRONG: &[&str] = &[
+    "whoami",
+    "uname",
+    "ifconfig",
+    "ipconfig",
+    "netstat",
+    "powershell",
+    "pwsh",
+    "certutil",
+    "bitsadmin",
+    "wmic",
+    "nslookup",
+    "systeminfo",
+    "sysinfo",
+    "tasklist",
+    "passwd",
+    "useradd",
+    "crontab",
+    "xterm",
+    "busybox",
+    "mkfifo",
+    "netsh",
+    // `%COMSPEC%` is the path of cmd.exe.
+    "%comspec%",
+    // PowerShell's download-and-run cmdlets and their aliases.
+    "iex",
+    "iwr",
+    "irm",
+    "invoke-expression",
+    "invoke-webrequest",
+    "invoke-restmethod",
+    "start-process",
+    // Windows programs that run scripts or DLLs (LOLBAS, "living off the land").
+    "mshta",
+    "rundll32",
+    "regsvr32",
+    "cscript",
+    "wscript",
+    // PHP's configuration dump, the usual code-injection probe (`;phpinfo()`).
+    "phpinfo",
+];
+
+/// Commands that are also words: they need an argument shaped like [`argument_follows`].
+pub(super) const WEAK: &[&str] = &[
+    "cat", "ls", "id", "dir", "echo", "type", "more", "less", "head", "tail", "wget", "curl", "nc",
+    "ncat", "netcat", "bash", "sh", "zsh", "dash", "ksh", "python", "python3", "perl", "ruby",
+    "php", "node", "sleep", "ping", "dig", "host", "rm", "chmod", "chown", "touch", "mkdir",
+    "kill", "telnet", "cmd", "find", "env", "set", "printenv", "pwd", "ps", "tftp", "ftp",
+    "base64", "xxd", "awk", "sed", "grep", "tar", "nohup", "socat", "reboot", "shutdown", "exec",
+    "net", "reg", "timeout",
+];
+
+/// Shell words that start or continue a script (keywords and the builtins scripts open
+/// with): a value that starts with one is a snippet of shell code, not data.
+const SHELL_SYNTAX: &[&str] = &[
+    "if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac",
+    "in", "function", "select", "{", "}", "(", ")", "[", "[[", "!", "local", "export", "readonly",
+    "declare", "unset", "return", "exit", "shift", "trap", "source", ".", "cd", "test", "sudo",
+];
+
+/// The longest command in [`STRONG`] and [`WEAK`].
+pub(super) const LONGEST_COMMAND: usize = 17;
+
+/// Subcommands of Windows `net` that list or change accounts, groups and shares.
+const NET_SUBCOMMANDS: &[&str] = &[
+    "user",
+    "localgroup",
+    "group",
+    "view",
+    "share",
+    "use",
+    "session",
+    "accounts",
+];
+
+/// Subcommands of Windows `reg` that read or change the registry.
+const REG_SUBCOMMANDS: &[&str] = &["add", "query", "delete", "save", "export", "import"];
+
+/// How a command word counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// In [`STRONG`].
+    Strong,
+    /// In [`WEAK`].
+    Weak,
+}
+
+/// What the vocabulary says of a word: bits of [`Props`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Props(u16);
+
+impl Props {
+    const STRONG: u16 = 1;
+    const WEAK: u16 = 2;
+    const SYNTAX: u16 = 4;
+    /// Bits 4 to 7: the whole-command-line class (see [`bare::CLASSES`]), plus one.
+    const BARE_SHIFT: u32 = 4;
+
+    /// The word's kind as a command.
+    pub(super) fn kind(self) -> Option<Kind> {
+        if self.0 & Self::STRONG != 0 {
+            Some(Kind::Strong)
+        } else if self.0 & Self::WEAK != 0 {
+            Some(Kind::Weak)
+        } else {
+            None
+        }
+    }
+
+    /// Whether it is a command or one of [`SHELL_SYNTAX`].
+    pub(super) fn is_shell_word(self) -> bool {
+        self.0 & (Self::STRONG | Self::WEAK | Self::SYNTAX) != 0
+    }
+
+    /// Its index in [`bare::CLASSES`], if it is one of those commands.
+    pub(super) fn bare_class(self) -> Option<usize> {
+        (usize::from(self.0 >> Self::BARE_SHIFT)).checked_sub(1)
+    }
+}
+
+/// Slots of [`VOCABULARY`]: a power of two, about twice the words.
+const SLOTS: usize = 256;
+
+/// Every word of [`STRONG`], [`WEAK`], [`SHELL_SYNTAX`] and [`bare::CLASSES`] with its
+/// [`Props`], in an open-addressing hash table built at compile time: one hash and a
+/// compare or two per lookup, where a search of the lists would compare a hundred words.
+static VOCABULARY: [(&str, u16); SLOTS] = {
+    let mut t = [("", 0u16); SLOTS];
+    insert_all(&mut t, STRONG, Props::STRONG);
+    insert_all(&mut t, WEAK, Props::WEAK);
+    insert_all(&mut t, SHELL_SYNTAX, Props::SYNTAX);
+    let mut c = 0;
+    while c < bare::CLASSES.len() {
+        insert_all(&mut t, bare::CLASSES[c].1, ((c + 1) as u16) << Props::BARE_SHIFT);
+        c += 1;
+    }
+    t
+};
+
+/// FNV-1a (Fowler, Noll, Vo), 32 bits: its start and one step.
+const HASH_START: u32 = 0x811c_9dc5;
+
+const fn hash_step(h: u32, byte: u8) -> u32 {
+    (h ^ byte as u32).wrapping_mul(0x0100_0193)
+}
+
+const fn hash(b: &[u8]) -> u32 {
+    let mut h = HASH_START;
+    let mut i = 0;
+    while i < b.len() {
+        h = hash_step(h, b[i]);
+        i += 1;
+    }
+    h
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn insert_all(t: &mut [(&'static str, u16); SLOTS], words: &[&'static str], bits: u16) {
+    let mut w = 0;
+    while w < words.len() {
+        let word = words[w];
+        let mut i = hash(word.as_bytes()) as usize % SLOTS;
+        loop {
+            if t[i].0.is_empty() {
+                t[i] = (word, bits);
+                break;
+            }
+            if same(t[i].0.as_bytes(), word.as_bytes()) {
+                t[i].1 |= bits;
+                break;
+            }
+            i = (i + 1) % SLOTS;
+        }
+        w += 1;
+    }
+}
+
+/// What the vocabulary says of `word` (as [`command_word`] gives it).
+pub(super) fn lookup(word: &str) -> Props {
+    lookup_hashed(word.as_bytes(), hash(word.as_bytes()))
+}
+
+/// [`lookup`] of `word` (compared ignoring ASCII case) whose lowercase form hashes to `h`.
+fn lookup_hashed(word: &[u8], h: u32) -> Props {
+    if word.is_empty() {
+        return Props::default();
+    }
+    let mut i = h as usize % SLOTS;
+    loop {
+        let (w, bits) = VOCABULARY[i];
+        if w.is_empty() {
+            return Props::default();
+        }
+        if w.as_bytes().eq_ignore_ascii_case(word) {
+            return Props(bits);
+        }
+        i = (i + 1) % SLOTS;
+    }
+}
+
+/// What the vocabulary says of the plain command word (letters, digits, `-`, `_`, `.`,
+/// `%`) that `b` starts with, in one pass that neither copies nor lowercases: `None` when
+/// the word needs [`command_word`] (quotes, backslashes, a path, `.exe`).
+pub(super) fn plain_word_props(b: &[u8]) -> Option<Props> {
+    let mut h = HASH_START;
+    let mut len = 0;
+    for &c in b {
+        match c {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'%' => h = hash_step(h, c),
+            b'A'..=b'Z' => h = hash_step(h, c.to_ascii_lowercase()),
+            b' ' | b'\t' | b'\n' | b'\r' | b';' | b'|' | b'&' | b'(' | b')' | b'`' | b'<'
+            | b'>' | b'$' | b',' | b'}' => break,
+            _ => return None,
+        }
+        len += 1;
+        if len > LONGEST_COMMAND {
+            return (!b[..len].contains(&b'.')).then_some(Props::default());
+        }
+    }
+    if len > 4 && b[len - 4..len].eq_ignore_ascii_case(b".exe") {
+        return None;
+    }
+    Some(lookup_hashed(&b[..len], h))
+}
+
+/// The kind of a command word as [`command_word`] gives it.
+pub(super) fn kind(word: &str) -> Option<Kind> {
+    lookup(word).kind()
+}
+
+/// Whether `word` alone (one token, any case) is a command or a shell keyword.
+pub(super) fn is_shell_word(word: &str) -> bool {
+    let mut buf = [0; LONGEST_COMMAND];
+    lookup(command_word(word.as_bytes(), &mut buf)).is_shell_word()
+}
+
+/// Where a command word starting at `rest[0]` ends: at white space, an operator, a
+/// substitution, or a `\n` / `\r` written out (as attack lists write a newline).
+pub(super) fn word_end(rest: &[u8]) -> usize {
+    let mut k = 0;
+    while k < rest.len() {
+        match rest[k] {
+            b' ' | b'\t' | b'\n' | b'\r' | b';' | b'|' | b'&' | b'(' | b')' | b'`' | b'<'
+            | b'>' | b'$' | b',' | b'}' => break,
+            b'\\' if matches!(rest.get(k + 1), Some(b'n' | b'r')) => break,
+            _ => k += 1,
+        }
+    }
+    k
+}
+
+/// The command a shell runs for `word`, lowercased into `buf`: shell quoting inside a
+/// word does not stop the shell (`w'h'o"am"i`, `c\at`), and the command is the last path
+/// component (`/usr/bin/id`, `C:\Windows\System32\cmd.exe`) without `.exe`. Empty when
+/// longer than every command, since it cannot be one.
+pub(super) fn command_word<'b>(word: &[u8], buf: &'b mut [u8; LONGEST_COMMAND]) -> &'b str {
+    let mut word = word;
+    if word.len() > 4 && word[word.len() - 4..].eq_ignore_ascii_case(b".exe") {
+        word = &word[..word.len() - 4];
+    }
+    // A Windows path: its backslashes separate directories, they quote nothing.
+    let drive = word.len() > 2 && word[0].is_ascii_alphabetic() && word[1] == b':';
+    let (mut len, mut too_long) = (0, false);
+    for &b in word {
+        match b {
+            b'/' => (len, too_long) = (0, false),
+            b'\\' if drive => (len, too_long) = (0, false),
+            b'\'' | b'"' | b'\\' => {}
+            _ if len == LONGEST_COMMAND => too_long = true,
+            _ => {
+                buf[len] = b.to_ascii_lowercase();
+                len += 1;
+            }
+        }
+    }
+    // Only ASCII bytes were dropped or split at, so the rest is whole characters.
+    match too_long {
+        false => std::str::from_utf8(&buf[..len]).unwrap_or(""),
+        true => "",
+    }
+}
+
+/// End of a command invocation starting at byte `i` of `value` (after white space), if
+/// there is one. `substitution`: inside `$(` or backticks, where a weak command needs no
+/// argument; `any_path`: any program under `/bin/`, `/usr/` or `/sbin/` counts, not only
+/// the known commands.
+pub(super) fn command_at(
+    value: &str,
+    i: usize,
+    substitution: bool,
+    any_path: bool,
+) -> Option<usize> {
+    let rest = skip_blanks(value.get(i..)?);
+    let offset = value.len() - rest.len();
+    let r = rest.as_bytes();
+    // Brace expansion: `{cat,/etc/passwd}` runs `cat /etc/passwd`.
+    if r.first() == Some(&b'{') {
+        let close = r.iter().take(64).position(|&c| c == b'}')?;
+        let comma = r[..close].iter().position(|&c| c == b',')?;
+        let mut buf = [0; LONGEST_COMMAND];
+        let word = command_word(&r[1..comma], &mut buf);
+        let found = match kind(word)? {
+            Kind::Strong => true,
+            // The arguments are the words after the comma; `,` stands for a space.
+            Kind::Weak => substitution || argument_follows(word, &rest[comma..close], true),
+        };
+        return found.then_some(offset + close + 1);
+    }
+    let word_len = word_end(r);
+    if word_len == 0 {
+        return None;
+    }
+    let mut buf = [0; LONGEST_COMMAND];
+    // Most words after a separator are plain (`; Linux`, `& Jerry`): looked up as they are.
+    let props = plain_word_props(&r[..word_len])
+        .unwrap_or_else(|| lookup(command_word(&r[..word_len], &mut buf)));
+    let end = offset + word_len;
+    let system_path = ["/bin/", "/usr/", "/sbin/"].iter().any(|p| rest.starts_with(p));
+    match props.kind() {
+        Some(Kind::Strong) => Some(end),
+        _ if any_path && system_path => Some(end),
+        Some(Kind::Weak) => {
+            let word = command_word(&r[..word_len], &mut buf);
+            (substitution || argument_follows(word, &rest[word_len..], false))
+                .then(|| (end + 24).min(value.len()).max(end))
+        }
+        _ => None,
+    }
+}
+
+/// `s` after spaces, tabs and `$IFS` / `${IFS}` (the shell's field separator, which
+/// attackers write for a space).
+pub(super) fn skip_blanks(s: &str) -> &str {
+    let mut s = s;
+    loop {
+        let t = s.trim_start_matches([' ', '\t']);
+        let t = t
+            .strip_prefix("${IFS}")
+            .or_else(|| t.strip_prefix("$IFS"))
+            .unwrap_or(t);
+        if t.len() == s.len() {
+            return s;
+        }
+        s = t;
+    }
+}
+
+/// Whether what follows a weak command word is what a shell would get: the end of the value
+/// or another separator (`;id`), a flag, a path, a variable, a redirection, an IP address
+/// or URL, a Windows drive path or `%VARIABLE%`, a number for the time and network probes,
+/// or a subcommand for `net` and `reg`. `spaced`: the arguments are separated from the
+/// word already (by the comma of a brace expansion).
+pub(super) fn argument_follows(word: &str, after: &str, spaced: bool) -> bool {
+    let after = after.strip_prefix(',').unwrap_or(after);
+    let arg = skip_blanks(after);
+    let Some(&first) = arg.as_bytes().first() else {
+        return after.is_empty(); // `;id` at the very end, not "; id " with trailing prose.
+    };
+    if matches!(
+        first,
+        b';' | b'|' | b'&' | b'`' | b')' | b'>' | b'<' | b'$' | b'\n' | b'\r'
+    ) || arg.starts_with("\\n")
+        || arg.starts_with("\\r")
+    {
+        return true;
+    }
+    if !spaced && after.len() == arg.len() {
+        return false; // No white space between command and argument: part of a word.
+    }
+    let token = arg.split([' ', '\t', ',']).next().unwrap_or("");
+    let t = token.as_bytes();
+    if (t.len() > 1 && t[0] == b'-' && t[1].is_ascii_alphanumeric())
+        || t.first().is_some_and(|&c| matches!(c, b'/' | b'~'))
+        || token.starts_with("./")
+        || token.starts_with("../")
+        || token.contains("://")
+        || (t.len() > 2 && t[0].is_ascii_alphabetic() && t[1] == b':' && t[2] == b'\\')
+        || windows_variable(token)
+        || is_ip(token)
+        || redirects(arg)
+    {
+        return true;
+    }
+    match word {
+        "sleep" | "ping" | "timeout" => token.parse::<u32>().is_ok(),
+        "nc" | "ncat" | "netcat" | "telnet" | "socat" => {
+            token.parse::<u16>().is_ok() || token.contains('.')
+        }
+        "dig" | "host" => token.contains('.') && !token.ends_with('.'),
+        "net" => NET_SUBCOMMANDS.iter().any(|s| s.eq_ignore_ascii_case(token)),
+        "reg" => REG_SUBCOMMANDS.iter().any(|s| s.eq_ignore_ascii_case(token)),
+        _ => false,
+    }
+}
+
+/// `%NAME%`, a Windows environment variable (`%SYSTEMROOT%\win.ini`).
+pub(super) fn windows_variable(token: &str) -> bool {
+    let Some(name) = token.strip_prefix('%') else {
+        return false;
+    };
+    // The name runs to the closing `%`: `%SYSTEMROOT%` in `%SYSTEMROOT%\repair\SAM`.
+    name.find('%').is_some_and(|len| {
+        len > 0
+            && name.as_bytes()[..len]
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+    })
+}
+
+fn is_ip(token: &str) -> bool {
+    token.split('.').count() == 4 && token.split('.').all(|p| p.parse::<u8>().is_ok())
+}
+
+/// Whether the command's own text (up to the next separator) redirects to a file
+/// (`echo x > shell.php`).
+fn redirects(arg: &str) -> bool {
+    arg.bytes()
+        .take_while(|&c| !matches!(c, b';' | b'|' | b'&' | b'\n' | b'`'))
+        .any(|c| c == b'>')
+}
