@@ -340,14 +340,16 @@ impl Shape {
     }
 
     /// What the command injection check needs to know of a value in `location`.
+    #[inline]
     fn cmdi(self, location: Location) -> cmdi::Hints {
         cmdi::Hints {
-            // A whole value that is a command line (`whoami`, `cat /etc/passwd`) counts
-            // where applications take values: not in names (a form field called `uname`),
-            // the path, or headers (which are most fields, and never a command line).
+            // A whole value that is a command line (`whoami`, `cat /etc/passwd`) counts in
+            // the parameters an application acts on: not in names (a form field called
+            // `uname`), the path, cookies or other headers (most fields; tokens, never a
+            // command an application runs).
             whole: matches!(
                 location,
-                Location::QsValues | Location::PostValues | Location::JsonValues | Location::Cookies
+                Location::QsValues | Location::PostValues | Location::JsonValues
             ),
             // Calls need a `(` and a quote, templates a `{`.
             code: self.has(PAREN) && self.has(QUOTE) || self.has(BRACE),

@@ -99,9 +99,9 @@ pub(super) fn may_be_command_line(value: &str, letters: u32) -> bool {
                 .iter()
                 .take_while(|&&m| m != 0)
                 .any(|&m| letters & m == m)
-                && match words::plain_word_props(&b[start..]) {
-                    Some(props) => props.bare_class().is_some(),
-                    None => slow_first_command(value),
+                && match words::scan_word(&b[start..]) {
+                    (_, Some(props)) => props.bare_class().is_some(),
+                    (_, None) => slow_first_command(value),
                 }
         }
         Some(b'{' | b'%' | b'/' | b'\\') => slow_first_command(value),

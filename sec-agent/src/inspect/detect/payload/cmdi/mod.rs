@@ -86,22 +86,28 @@ pub fn check_in(value: &str, hints: Hints) -> Option<Match> {
 /// Whether the pipeline's byte-shape prefilter should run [`check_in`] on a value without a
 /// separator byte: one that starts with a Shellshock definition or may be a whole command
 /// line, or may hold code that runs a command (see [`Hints`]).
+#[inline]
 pub(super) fn may_match_without_separator(value: &str, hints: Hints) -> bool {
+    if hints.code {
+        return true;
+    }
     let b = value.as_bytes();
-    // Most values start with a letter or digit: one look decides which test is left.
-    let data = match b.first() {
-        Some(c) if c.is_ascii_alphanumeric() => Some(0),
-        _ => b
-            .iter()
-            .position(|&c| !matches!(c, b' ' | b'\t' | b'\r' | b'\'' | b'"' | b')')),
-    };
-    hints.code
-        || match data.map(|d| b[d]) {
-            Some(b'(') => shellshock_at(value).is_some(),
-            Some(b'\\') => newline_escape_at(b).is_some() || hints.whole && bare::may_be_command_line(value, hints.letters),
-            Some(_) => hints.whole && bare::may_be_command_line(value, hints.letters),
-            None => false,
+    // Most values start with a letter or digit: one look decides.
+    match b.first() {
+        Some(c) if c.is_ascii_alphanumeric() => {
+            hints.whole && c.is_ascii_alphabetic() && bare::may_be_command_line(value, hints.letters)
         }
+        Some(_) => {
+            let data = data_start(b);
+            match b.get(data) {
+                Some(b'(') => shellshock_at(value).is_some(),
+                Some(b'\\') if newline_escape_at(b).is_some() => true,
+                Some(_) => hints.whole && bare::may_be_command_line(value, hints.letters),
+                None => false,
+            }
+        }
+        None => false,
+    }
 }
 
 /// Where the command after a `\n` (or `\r\n`) written out at the start of the data begins:

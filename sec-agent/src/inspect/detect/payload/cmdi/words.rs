@@ -217,29 +217,44 @@ fn lookup_hashed(word: &[u8], h: u32) -> Props {
     }
 }
 
-/// What the vocabulary says of the plain command word (letters, digits, `-`, `_`, `.`,
-/// `%`) that `b` starts with, in one pass that neither copies nor lowercases: `None` when
-/// the word needs [`command_word`] (quotes, backslashes, a path, `.exe`).
-pub(super) fn plain_word_props(b: &[u8]) -> Option<Props> {
+/// The length of the command word `b` starts with (see [`word_end`]) and, when it is
+/// plain (letters, digits, `-`, `_`, `.`, `%`), what the vocabulary says of it, found in the
+/// same pass without copying or lowercasing; `None` when the word needs [`command_word`]
+/// (quotes, backslashes, a path, `.exe`).
+pub(super) fn scan_word(b: &[u8]) -> (usize, Option<Props>) {
     let mut h = HASH_START;
+    let mut plain = true;
     let mut len = 0;
-    for &c in b {
+    while len < b.len() {
+        let c = b[len];
         match c {
             b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'%' => h = hash_step(h, c),
             b'A'..=b'Z' => h = hash_step(h, c.to_ascii_lowercase()),
             b' ' | b'\t' | b'\n' | b'\r' | b';' | b'|' | b'&' | b'(' | b')' | b'`' | b'<'
             | b'>' | b'$' | b',' | b'}' => break,
-            _ => return None,
+            b'\\' if matches!(b.get(len + 1), Some(b'n' | b'r')) => break,
+            _ => plain = false,
         }
         len += 1;
-        if len > LONGEST_COMMAND {
-            return (!b[..len].contains(&b'.')).then_some(Props::default());
+    }
+    let exe = len > 4 && b[len - 4..len].eq_ignore_ascii_case(b".exe");
+    let props = match plain && !exe {
+        true if len > LONGEST_COMMAND => Some(Props::default()),
+        true => Some(lookup_hashed(&b[..len], h)),
+        false => None,
+    };
+    (len, props)
+}
+
+/// What the vocabulary says of the command word `b` starts with, and its length.
+pub(super) fn word_props(b: &[u8]) -> (usize, Props) {
+    match scan_word(b) {
+        (len, Some(props)) => (len, props),
+        (len, None) => {
+            let mut buf = [0; LONGEST_COMMAND];
+            (len, lookup(command_word(&b[..len], &mut buf)))
         }
     }
-    if len > 4 && b[len - 4..len].eq_ignore_ascii_case(b".exe") {
-        return None;
-    }
-    Some(lookup_hashed(&b[..len], h))
 }
 
 /// The kind of a command word as [`command_word`] gives it.
@@ -249,8 +264,13 @@ pub(super) fn kind(word: &str) -> Option<Kind> {
 
 /// Whether `word` alone (one token, any case) is a command or a shell keyword.
 pub(super) fn is_shell_word(word: &str) -> bool {
-    let mut buf = [0; LONGEST_COMMAND];
-    lookup(command_word(word.as_bytes(), &mut buf)).is_shell_word()
+    match scan_word(word.as_bytes()) {
+        (len, Some(props)) if len == word.len() => props.is_shell_word(),
+        _ => {
+            let mut buf = [0; LONGEST_COMMAND];
+            lookup(command_word(word.as_bytes(), &mut buf)).is_shell_word()
+        }
+    }
 }
 
 /// Where a command word starting at `rest[0]` ends: at white space, an operator, a
@@ -325,14 +345,12 @@ pub(super) fn command_at(
         };
         return found.then_some(offset + close + 1);
     }
-    let word_len = word_end(r);
+    // Most words after a separator are plain (`; Linux`, `& Jerry`): looked up as they are.
+    let (word_len, props) = word_props(r);
     if word_len == 0 {
         return None;
     }
     let mut buf = [0; LONGEST_COMMAND];
-    // Most words after a separator are plain (`; Linux`, `& Jerry`): looked up as they are.
-    let props = plain_word_props(&r[..word_len])
-        .unwrap_or_else(|| lookup(command_word(&r[..word_len], &mut buf)));
     let end = offset + word_len;
     let system_path = ["/bin/", "/usr/", "/sbin/"].iter().any(|p| rest.starts_with(p));
     match props.kind() {
@@ -350,18 +368,18 @@ pub(super) fn command_at(
 /// `s` after spaces, tabs and `$IFS` / `${IFS}` (the shell's field separator, which
 /// attackers write for a space).
 pub(super) fn skip_blanks(s: &str) -> &str {
-    let mut s = s;
-    loop {
-        let t = s.trim_start_matches([' ', '\t']);
-        let t = t
-            .strip_prefix("${IFS}")
-            .or_else(|| t.strip_prefix("$IFS"))
-            .unwrap_or(t);
-        if t.len() == s.len() {
-            return s;
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' => i += 1,
+            b'$' if b[i..].starts_with(b"${IFS}") => i += 6,
+            b'$' if b[i..].starts_with(b"$IFS") => i += 4,
+            _ => break,
         }
-        s = t;
     }
+    // Only ASCII was skipped.
+    &s[i..]
 }
 
 /// Whether what follows a weak command word is what a shell would get: the end of the value
