@@ -154,7 +154,12 @@ pub fn quality(out: &mut String) -> Result<()> {
     // The peers; a peer that cannot run leaves its column empty and says why.
     let peers = peers_dir();
     let raws: Vec<&[u8]> = probes.iter().map(|p| p.raw.as_slice()).collect();
-    let crs = modsecurity::judge(&peers, &raws)
+    let installed = modsecurity::ensure_installed()
+        .inspect_err(|e| eprintln!("quality: installing the peers failed: {e:#}"));
+    let crs = installed
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e:#}"))
+        .and_then(|()| modsecurity::judge(&peers, &raws))
         .inspect_err(|e| eprintln!("quality: ModSecurity + CRS not measured: {e:#}"));
     let started = Instant::now();
     let values: Vec<&str> = probes.iter().map(|p| p.value.as_str()).collect();

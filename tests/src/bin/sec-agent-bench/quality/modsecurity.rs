@@ -18,8 +18,13 @@ use std::{
 
 use anyhow::{Context as _, Result, bail};
 
-/// Debian packages this peer needs.
-const PACKAGES: &[&str] = &["nginx", "libnginx-mod-http-modsecurity", "modsecurity-crs"];
+/// Debian packages the peers need (python3-venv for libinjection's venv).
+const PACKAGES: &[&str] = &[
+    "nginx",
+    "libnginx-mod-http-modsecurity",
+    "modsecurity-crs",
+    "python3-venv",
+];
 /// Packages whose versions name the peer (and key the cache).
 const VERSIONED: &[&str] = &[
     "nginx",
@@ -63,7 +68,6 @@ pub struct Answers {
 /// Installs the peer when missing, runs it on `requests` (or takes a cached run with the
 /// same requests and package versions from `peers`), and stops it.
 pub fn judge(peers: &Path, requests: &[&[u8]]) -> Result<Answers> {
-    ensure_installed()?;
     let versions = versions();
     let recommended = first_existing(RECOMMENDED).context("ModSecurity's recommended config")?;
     let crs_setup = first_existing(CRS_SETUP).context("CRS's crs-setup.conf")?;
@@ -139,7 +143,8 @@ impl Drop for NoServiceStart {
     }
 }
 
-fn ensure_installed() -> Result<()> {
+/// Installs the peers' Debian packages that are missing, with service starts forbidden.
+pub fn ensure_installed() -> Result<()> {
     let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
     if missing.is_empty() {
         return Ok(());
@@ -356,7 +361,7 @@ fn send_all(port: u16, requests: &[&[u8]]) -> Result<Vec<u16>> {
                         if Instant::now() > deadline {
                             bail!("ModSecurity run over {} s", RUN_LIMIT.as_secs());
                         }
-                        if i > 0 && i % 10_000 == 0 {
+                        if i > 0 && i.is_multiple_of(10_000) {
                             eprintln!(
                                 "quality: ModSecurity {i} / {} requests ({:.0} s)",
                                 requests.len(),
