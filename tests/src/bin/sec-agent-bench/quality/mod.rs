@@ -7,7 +7,8 @@
 //! (`GET /search?q=`, percent-encoded) and a JSON body (`POST`, `{"q": ...}`); each benign
 //! value in one, where its `context` says it travels (query string or urlencoded form).
 //! Payloads stored in wire form (`undecodable`, overlong UTF-8) go into the query string as
-//! they are. Benign values come from `benign.jsonl` and from every
+//! they are, but for the few characters no request line may hold (spaces, controls),
+//! percent-encoded as a client would. Benign values come from `benign.jsonl` and from every
 //! `sec-agent/tests/data/benign/*.jsonl` (same schema), each set reported on its own.
 //!
 //! # How each engine counts a detection

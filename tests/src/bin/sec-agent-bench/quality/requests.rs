@@ -112,10 +112,22 @@ pub struct Probe {
 
 const HEAD: &str = "Host: shop.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0\r\nAccept: */*";
 
-/// `value` in a query string, percent-encoded unless it is already in wire form.
+/// `value` in a query string, percent-encoded unless it is already in wire form. A wire
+/// form keeps its escapes and characters as they are, except those no request line may
+/// hold (spaces, controls, non-ASCII), which are percent-encoded as a client would: sent
+/// raw they make the request line invalid, and a server refuses it before any WAF sees it.
 fn query_request(value: &str, wire: bool) -> Vec<u8> {
     let q = if wire {
-        value.to_string()
+        value
+            .bytes()
+            .map(|b| {
+                if b <= b' ' || b >= 0x7f {
+                    format!("%{b:02X}")
+                } else {
+                    char::from(b).to_string()
+                }
+            })
+            .collect()
     } else {
         utf8_percent_encode(value, NON_ALPHANUMERIC).to_string()
     };
