@@ -330,7 +330,12 @@ pub fn quality(out: &mut String) -> Result<()> {
         fp_row(out, "plain, all benign sets", &plain);
     }
 
-    if !odd.is_empty() {
+    if crs_ran && odd.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nnginx answered every request with 200 or 403 (none refused as malformed)."
+        );
+    } else if !odd.is_empty() {
         let list: Vec<String> =
             odd.iter()
                 .map(|(st, (a, b))| {

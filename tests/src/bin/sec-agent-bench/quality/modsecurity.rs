@@ -50,6 +50,8 @@ const CRS_RULES: &str = "/usr/share/modsecurity-crs/rules";
 const CONNECTIONS: usize = 4;
 /// One read or write; past it the request counts as unanswered.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest response body read (nginx's answers are a few hundred bytes).
+const MAX_BODY: usize = 1 << 20;
 /// The whole run.
 const RUN_LIMIT: Duration = Duration::from_secs(3600);
 
@@ -479,11 +481,16 @@ fn exchange(conn: &mut TcpStream, raw: &[u8]) -> Exchange {
     let complete = if chunked {
         read_chunked(conn, &mut body)
     } else if let Some(len) = length {
+        if len > MAX_BODY {
+            return Exchange::Broken;
+        }
         read_exact_len(conn, &mut body, len)
     } else {
-        // No length: the body runs to the close.
+        // No length: the body runs to the close (bounded).
+        let mut total = body.len();
         while let Ok(n) = conn.read(&mut chunk) {
-            if n == 0 {
+            total += n;
+            if n == 0 || total > MAX_BODY {
                 break;
             }
         }
@@ -519,7 +526,7 @@ fn read_chunked(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Option<usize> {
     let mut chunk = [0u8; 8192];
     let mut pos = 0;
     loop {
-        if buf.len() > 1 << 24 {
+        if buf.len() > MAX_BODY {
             return None;
         }
         // A size line (after `pos`).
