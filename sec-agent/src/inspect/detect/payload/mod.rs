@@ -251,7 +251,7 @@ impl Checker {
         }
         match self {
             Checker::Sqli => sqli::check_with(value, &mut scratch.sqli),
-            Checker::Xss => xss::check_with(value, &mut scratch.lower),
+            Checker::Xss => xss::check_with(value, &mut scratch.xss),
             // Header values such as Accept lists and cookies rarely hold shell syntax, but
             // they do reach CGI scripts and loggers: inspected everywhere.
             Checker::Cmdi if shape.has(LT) => {
@@ -289,7 +289,7 @@ pub struct Payload {
 #[derive(Default)]
 struct Scratch {
     sqli: sqli::Scratch,
-    lower: String,
+    xss: xss::Scratch,
 }
 
 impl Payload {
