@@ -41,7 +41,7 @@ const GLOBALS: &[&str] = &["top", "window", "self", "parent", "this", "globalthi
 /// The start and end of a sink call in `lower` (ASCII-lowercased), if any.
 pub(super) fn tagless_call(lower: &str) -> Option<(usize, usize)> {
     let b = lower.as_bytes();
-    for (i, _) in lower.match_indices(|c: char| c == '(' || c == '`' || c == '[') {
+    for (i, _) in lower.match_indices(['(', '`', '[']) {
         match b[i] {
             b'(' | b'`' => {
                 if let Some(start) = sink_before(b, i) {
