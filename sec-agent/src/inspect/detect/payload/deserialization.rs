@@ -17,6 +17,13 @@ pub const MIN_ENCODED: usize = 24;
 
 /// Checks one decoded value.
 pub fn check(value: &str) -> Option<Match> {
+    check_shaped(value, true)
+}
+
+/// [`check`], where `marked` says whether the value holds one of the bytes every textual
+/// marker needs (`{`, `!`, `$`, a line break or `<`): without one, only the encoded stream
+/// headers, at the value's start, are looked for.
+pub fn check_shaped(value: &str, marked: bool) -> Option<Match> {
     let b = value.as_bytes();
     let whole = |rule| Some(Match::new(rule, value, 0, b.len()));
     let t = b.trim_ascii();
@@ -32,6 +39,9 @@ pub fn check(value: &str) -> Option<Match> {
         {
             return whole("deserialization:python");
         }
+    }
+    if !marked {
+        return None;
     }
     if let Some(p) = php_object(b) {
         return Some(Match::new("deserialization:php", value, p, p + 40));

@@ -268,7 +268,7 @@ impl Checker {
             Checker::Nosql => nosql::check(location, value),
             Checker::Jndi => jndi::check(value),
             Checker::Prototype => prototype::check(location, value),
-            Checker::Deserialization => deserialization::check(value),
+            Checker::Deserialization => deserialization::check_shaped(value, shape.has(shape::MARKED)),
             Checker::Ldap => ldap::check(value),
         }
     }
@@ -347,6 +347,9 @@ impl Detection for Payload {
     fn on_request(&mut self, req: &RequestInfo<'_>, out: &mut Vec<Finding>) {
         for field in req.inspection.fields() {
             let shape = Shape::of(field.value);
+            if shape.inert(field.value.len()) && !field.evasive && self.patterns.is_none() {
+                continue;
+            }
             let mut hit = self.check(field.location, field.value, shape);
             if hit.is_none() && shape.has(NONASCII) {
                 hit = self.check_compatible(field.location, field.value);

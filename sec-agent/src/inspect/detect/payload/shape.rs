@@ -131,6 +131,17 @@ impl Shape {
         Shape(bits | sql)
     }
 
+    /// Whether no checker can match the value: it holds none of the bytes any needs
+    /// (ids, words, numbers; most values), nor the letters of a keyword-only shape
+    /// (`1 UNION SELECT 1`, `constructor prototype`), nor is long enough for an encoded
+    /// serialized object.
+    pub(super) fn inert(self, len: usize) -> bool {
+        self.0 & ACTIVE == 0
+            && len < super::deserialization::MIN_ENCODED
+            && !self.has_sql_keyword_letters()
+            && self.0 & PROTOTYPE_LETTERS != PROTOTYPE_LETTERS
+    }
+
     pub(super) fn has(self, bits: u64) -> bool {
         self.0 & bits != 0
     }
@@ -167,12 +178,20 @@ impl Shape {
                     || self.0 & PROTOTYPE_LETTERS == PROTOTYPE_LETTERS
             }
             Checker::Deserialization => {
-                self.has(BRACE | BANG | DOLLAR) || value.len() >= super::deserialization::MIN_ENCODED
+                self.has(MARKED) || value.len() >= super::deserialization::MIN_ENCODED
             }
             Checker::Ldap => self.has(PAREN),
         }
     }
 }
+
+/// The bytes one of which every textual serialized-object marker holds.
+pub(super) const MARKED: u64 = BRACE | BANG | DOLLAR | NEWLINE | LT;
+
+/// The bits of the bytes some checker needs; a value with none of them, and without the
+/// letters of a keyword-only shape, is skipped whole (see [`Shape::inert`]).
+const ACTIVE: u64 = QUOTE | LT | COLON | SHELL | SLASH | SQL | DOT | UNDERSCORE | BRACE
+    | DOLLAR | NEWLINE | PAREN | BANG | PERCENT | NONASCII | BRACKET;
 
 /// The letters of `constructor` and `prototype`.
 const PROTOTYPE_LETTERS: u64 = word_shape(b"constructorprototype");

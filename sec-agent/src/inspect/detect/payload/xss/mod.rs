@@ -112,10 +112,11 @@ fn check_lower(value: &str, lower: &str) -> Option<Match> {
         return Some(Match::new("xss:script_url", value, s, e));
     }
     // `style=xss:expression(alert(1))`: an attribute of its own, injected unquoted.
-    if let Some(p) = lower.find("style=")
+    let b = lower.as_bytes();
+    if let Some(p) = (5..b.len()).find(|&i| b[i] == b'=' && lower[..i].ends_with("style"))
         && dangerous_css(&lower[p..])
     {
-        return Some(Match::new("xss:attribute", value, p, p + 20));
+        return Some(Match::new("xss:attribute", value, p - 5, p + 20));
     }
     None
 }
@@ -124,14 +125,23 @@ fn check_lower(value: &str, lower: &str) -> Option<Match> {
 /// `getURL("javascript:...")`) followed by code: a call or an assignment. Prose ("I love
 /// JavaScript: it is fun") puts a space after the colon.
 fn script_url_inside(lower: &str) -> Option<(usize, usize)> {
-    for scheme in ["javascript:", "vbscript:"] {
-        for (at, _) in lower.match_indices(scheme) {
-            let rest = &lower[at + scheme.len()..];
-            let code = rest.as_bytes().first().is_some_and(|c| !c.is_ascii_whitespace())
-                && rest.bytes().take(60).any(|c| matches!(c, b'(' | b'`' | b'='));
-            if code {
-                return Some((at, (at + scheme.len() + 16).min(lower.len())));
-            }
+    // From each `:` back, rather than a substring search per scheme: one byte scan.
+    let b = lower.as_bytes();
+    for colon in (0..b.len()).filter(|&i| b[i] == b':') {
+        let before = &lower[..colon];
+        let Some(scheme) = ["javascript", "vbscript"]
+            .into_iter()
+            .find(|s| before.ends_with(s))
+            .map(|s| s.len() + 1)
+        else {
+            continue;
+        };
+        let at = colon + 1 - scheme;
+        let rest = &lower[colon + 1..];
+        let code = rest.as_bytes().first().is_some_and(|c| !c.is_ascii_whitespace())
+            && rest.bytes().take(60).any(|c| matches!(c, b'(' | b'`' | b'='));
+        if code {
+            return Some((at, (at + scheme + 16).min(lower.len())));
         }
     }
     None
@@ -253,7 +263,7 @@ fn dangerous_attribute(attrs: &str, tag: &str) -> Option<(usize, usize)> {
 /// (`x:ontimer=`); returns the end of the `=`.
 fn loose_handler(attrs: &str) -> Option<usize> {
     let b = attrs.as_bytes();
-    for (at, _) in attrs.match_indices("on") {
+    for at in (0..b.len().saturating_sub(1)).filter(|&i| b[i] == b'o' && b[i + 1] == b'n') {
         if at > 0 && b[at - 1].is_ascii_alphanumeric() {
             continue;
         }
