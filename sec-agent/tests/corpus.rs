@@ -89,3 +89,136 @@ fn attack_corpus_is_detected() {
     );
     assert!(missed.is_empty(), "missed:\n{}", missed.join("\n"));
 }
+
+/// One value of `tests/data/benign/text.jsonl` (see `make_text.py` there).
+#[derive(serde::Deserialize)]
+struct TextValue {
+    id: String,
+    payload: String,
+    source: String,
+}
+
+fn text_values() -> Vec<TextValue> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/benign/text.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+/// Every byte but ASCII letters and digits as `%XX`, as a browser's form encoding would
+/// (near enough: it keeps a few more).
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+const TEXT_HEAD: &str = "Host: app.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0\r\nAccept: */*";
+
+/// Each text value as a query-string value and as a JSON body value `{"q": ...}`: the
+/// requests and what they are called.
+fn text_requests(v: &TextValue) -> [(&'static str, Vec<u8>); 2] {
+    let query = format!(
+        "GET /search?q={} HTTP/1.1\r\n{TEXT_HEAD}\r\n\r\n",
+        percent_encode(&v.payload)
+    );
+    let body = serde_json::json!({ "q": v.payload }).to_string();
+    let json = format!(
+        "POST /api/comments HTTP/1.1\r\n{TEXT_HEAD}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    [("query", query.into_bytes()), ("json", json.into_bytes())]
+}
+
+/// The false positives of the real-world benign text set with the payload classes
+/// `classes` (all when empty), as `(id, request kind, rule, source, fragment)`.
+fn text_false_positives(classes: &[&str]) -> Vec<(String, &'static str, String, String, String)> {
+    // Thousands of requests from one source at one instant are a flood, not what is tested.
+    let mut toml = String::from("[detections.request_flood]\nmode = \"off\"\n");
+    if !classes.is_empty() {
+        toml += &format!("[detections.payload]\nclasses = {classes:?}\n");
+    }
+    let config = Config::parse(&toml, "text").expect("config");
+    let mut offline = Offline::new(&config, IpAddr::from([192, 0, 2, 1])).expect("config");
+    let mut out = Vec::new();
+    for v in text_values() {
+        for (kind, raw) in text_requests(&v) {
+            let verdict = offline
+                .inspect(&raw)
+                .unwrap_or_else(|| panic!("not parsed: {}", v.id));
+            if let Some(j) = verdict.findings.first() {
+                let f = &j.finding;
+                out.push((
+                    v.id.clone(),
+                    kind,
+                    format!("{}/{}", f.detection.name(), f.rule),
+                    v.source.clone(),
+                    f.fragment.clone(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The payload classes, each with the names that turn its checker on.
+const TEXT_CLASSES: [&[&str]; 5] = [
+    &["sqli"],
+    &["xss"],
+    &["cmdi"],
+    &["traversal", "lfi"],
+    &["ssrf", "rfi"],
+];
+
+/// The report of the text set's false positives, with the default config and then with
+/// each payload class alone (so that one class's matches do not hide another's), per rule
+/// and per family, with examples:
+/// `cargo test -p sec-agent --test corpus text_report -- --ignored --nocapture`
+/// (`TEXT_REPORT_EXAMPLES=n` for more than 12 examples a rule).
+#[test]
+#[ignore = "a report, not a check: run with --ignored --nocapture"]
+fn text_report() {
+    let values = text_values();
+    let limit = std::env::var("TEXT_REPORT_EXAMPLES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(12);
+    for classes in std::iter::once(&[][..]).chain(TEXT_CLASSES) {
+        let fps = text_false_positives(classes);
+        let mut by_rule: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
+        let mut by_family: std::collections::BTreeMap<&str, usize> = Default::default();
+        for fp in &fps {
+            by_rule.entry(fp.2.as_str()).or_default().push(fp);
+            *by_family
+                .entry(fp.3.split(':').next().unwrap_or(""))
+                .or_default() += 1;
+        }
+        let ids: std::collections::BTreeSet<&str> = fps.iter().map(|f| f.0.as_str()).collect();
+        let name = if classes.is_empty() {
+            "default config".to_string()
+        } else {
+            classes.join("+")
+        };
+        println!(
+            "== {name}: {} values, {} requests, {} false positives ({} values)",
+            values.len(),
+            2 * values.len(),
+            fps.len(),
+            ids.len()
+        );
+        for (family, n) in &by_family {
+            println!("  family {family}: {n}");
+        }
+        for (rule, list) in &by_rule {
+            println!("{rule}: {}", list.len());
+            for (id, kind, _, source, fragment) in list.iter().take(limit) {
+                println!("    {id} {kind} {source}: {fragment:?}");
+            }
+        }
+    }
+}
