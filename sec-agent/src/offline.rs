@@ -38,7 +38,7 @@ pub struct Sample {
     pub expect: Option<String>,
 }
 
-/// Reads the samples of `path` (`-` for standard input): a directory's files in name
+/// Reads the samples of `path` (`-` for standard input): a directory's request files (`.http`, `.txt`, `.req` or no extension) in name
 /// order, recursively; each file annotated when its first line starts with `### `.
 ///
 /// # Errors
@@ -59,6 +59,13 @@ pub fn read_samples(path: &Path) -> Result<Vec<Sample>> {
             .with_context(|| format!("reading {}", path.display()))?;
         files.sort();
         let mut out = Vec::new();
+        // Request files only: a directory of samples may hold data sets and scripts too
+        // (`tests/data/benign/*.jsonl`), which are no requests.
+        files.retain(|f| {
+            f.is_dir()
+                || f.extension()
+                    .is_none_or(|e| e == "http" || e == "txt" || e == "req")
+        });
         for f in files {
             out.extend(read_samples(&f)?);
         }

@@ -65,7 +65,7 @@ enum Task {
     /// BENCHMARKS.md. Needs root.
     Bench {
         /// Run only these sections (xdp, peer, flood, detection, quality, latency, e2e,
-        /// memory, agent-memory) and print them; BENCHMARKS.md is written only by a full run.
+        /// memory, agent-memory), print them and replace just those sections in BENCHMARKS.md.
         sections: Vec<String>,
     },
     /// Build (release) and run `sec-agent run` with these arguments, e.g. `--iface eth0`.

@@ -8,6 +8,7 @@
 //! that looks like base64 and decodes to text is added a second time, decoded. Case is left
 //! alone: each detection folds what it needs.
 
+mod body;
 pub mod decode;
 mod json;
 mod raw;
@@ -33,6 +34,8 @@ pub enum Location {
     HeadersValues,
     /// A cookie value.
     Cookies,
+    /// A cookie name.
+    CookieNames,
     /// The User-Agent header.
     UserAgent,
     /// A form (urlencoded) field name.
@@ -54,6 +57,7 @@ impl Location {
             Location::QsValues => "qs_values",
             Location::HeadersValues => "headers_values",
             Location::Cookies => "cookies",
+            Location::CookieNames => "cookie_names",
             Location::UserAgent => "user_agent",
             Location::PostNames => "post_names",
             Location::PostValues => "post_values",
@@ -425,52 +429,8 @@ impl Builder {
 
     fn cookies(&mut self, raw: &[u8]) {
         for (k, v) in split_cookies(raw) {
-            self.push_decoded(Location::Cookies, &text(k), v, false);
-        }
-    }
-
-    fn body(&mut self, request: &Message) {
-        if request.body.is_empty() {
-            return;
-        }
-        let content_type = request
-            .header("content-type")
-            .map(|v| text(v).to_ascii_lowercase())
-            .unwrap_or_default();
-        let media = content_type.split(';').next().unwrap_or("").trim();
-        if media == "application/x-www-form-urlencoded" {
-            self.pairs(&request.body, Location::PostNames, Location::PostValues);
-        } else if media == "application/json" || media.ends_with("+json") {
-            match serde_json::from_slice::<json::Json<'_>>(&request.body) {
-                Ok(json) => self.json(&json, ""),
-                // Truncated or invalid JSON: inspect it as text rather than not at all.
-                Err(_) => {
-                    self.push_decoded(Location::PostValues, "", &request.body, false);
-                }
-            }
-        } else if media.starts_with("text/") || media.is_empty() || media == "application/xml" {
-            self.push_decoded(Location::PostValues, "", &request.body, false);
-        }
-        // Other types (multipart uploads, binary) are not inspected.
-    }
-
-    fn json(&mut self, value: &json::Json<'_>, key: &str) {
-        use json::Json;
-        match value {
-            Json::Object(entries) => {
-                for (k, v) in entries {
-                    self.push(Location::JsonKeys, "", k);
-                    self.json(v, k);
-                }
-            }
-            Json::Array(items) => items.iter().for_each(|v| self.json(v, key)),
-            Json::String(s) => {
-                self.push_decoded(Location::JsonValues, key, s.as_bytes(), false);
-            }
-            Json::Number(n) => {
-                self.push(Location::JsonValues, key, &n.to_string());
-            }
-            Json::Other => {}
+            let name = self.push_decoded(Location::CookieNames, "", k, false);
+            self.push_decoded(Location::Cookies, &name, v, false);
         }
     }
 }

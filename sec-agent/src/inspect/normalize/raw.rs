@@ -61,6 +61,12 @@ pub fn raw_value<'m>(
                 .flat_map(|(_, v)| cookies(v)),
             false,
         ),
+        Location::CookieNames => request
+            .headers()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, v)| cookies(v))
+            .map(|(k, _)| k)
+            .find(|k| contains(k, false)),
         Location::UserAgent => request.header("user-agent"),
         Location::HeadersValues => request
             .headers()

@@ -195,3 +195,69 @@ fn refill_matches_a_fresh_inspection() {
         assert_eq!(view(&reused), view(&Inspection::of(&msg)));
     }
 }
+
+#[test]
+fn cookie_names_are_fields_too() {
+    let f = fields(b"GET / HTTP/1.1\r\nHost: h\r\nCookie: __proto__%5Bx%5D=1; theme=dark\r\n\r\n");
+    assert!(has(&f, "cookie_names", "", "__proto__[x]"), "{f:?}");
+    assert!(has(&f, "cookies", "__proto__[x]", "1"), "{f:?}");
+    assert!(has(&f, "cookies", "theme", "dark"), "{f:?}");
+}
+
+#[test]
+fn multipart_parts_give_names_file_names_and_text_values() {
+    let body = "--XyZ\r\nContent-Disposition: form-data; name=\"comment\"\r\n\r\nhello ' or 1=1\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"../../shell.php\"\r\n\
+Content-Type: application/x-php\r\n\r\n<?php system($_GET['c']); ?>\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\n\
+Content-Type: image/png\r\n\r\n\x7fPNG\0\0\r\n--XyZ--\r\n";
+    let raw = format!(
+        "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let f = fields(raw.as_bytes());
+    assert!(has(&f, "post_names", "", "comment"), "{f:?}");
+    assert!(has(&f, "post_values", "comment", "hello ' or 1=1"), "{f:?}");
+    assert!(has(&f, "post_values", "upload", "../../shell.php"), "{f:?}");
+    assert!(
+        !f.iter().any(|(_, _, v)| v.contains("PNG")),
+        "binary parts are skipped: {f:?}"
+    );
+    // A declared non-text type is skipped too; its file name is not.
+    assert!(!f.iter().any(|(_, _, v)| v.contains("system(")), "{f:?}");
+}
+
+#[test]
+fn broken_multipart_is_inspected_as_text() {
+    let body =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"q\"\r\n\r\n<script>alert(1)</script>";
+    let raw = format!(
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Type: multipart/form-data\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let f = fields(raw.as_bytes());
+    assert!(
+        f.iter()
+            .any(|(l, _, v)| l == "post_values" && v.contains("<script>")),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn xml_bodies_give_text_attributes_and_the_doctype() {
+    let body = "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\
+<r><q probe=\"1=1\">1' OR 1=1 &amp; more</q><s><![CDATA[<svg onload=x>]]></s></r>";
+    let raw = format!(
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let f = fields(raw.as_bytes());
+    assert!(has(&f, "post_values", "q", "1' OR 1=1 & more"), "{f:?}");
+    assert!(has(&f, "post_values", "probe", "1=1"), "{f:?}");
+    assert!(has(&f, "post_values", "s", "<svg onload=x>"), "{f:?}");
+    assert!(
+        f.iter()
+            .any(|(_, _, v)| v.starts_with("<!DOCTYPE") && v.contains("<!ENTITY")),
+        "{f:?}"
+    );
+}

@@ -212,7 +212,7 @@ fn may_name(value: &str, shape: u64, climbs: usize) -> bool {
         return true;
     }
     // Without a `:` there is no URL and no wrapper.
-    let url = if shape & super::COLON == 0 {
+    let url = if shape & super::shape::COLON == 0 {
         None
     } else {
         super::find(value, "://")
@@ -248,7 +248,7 @@ pub fn check(value: &str, in_path: bool) -> Option<Match> {
 pub(super) fn check_shaped(value: &str, in_path: bool, shape: u64) -> Option<Match> {
     check_value(value, in_path, shape).or_else(|| {
         // Only values with an `x` can spell one.
-        const X: u64 = super::word_shape(b"x");
+        const X: u64 = super::shape::word_shape(b"x");
         if shape & X == 0 {
             return None;
         }
@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn the_prefilter_lets_every_name_through() {
-        use super::super::Shape;
+        use super::super::shape::Shape;
         for v in name_variants() {
             for form in [v.clone(), v.to_ascii_uppercase(), format!("x/../../{v}?q")] {
                 let shape = Shape::of(&form).0;

@@ -1,9 +1,9 @@
 //! Code that runs commands, wherever it sits in a value: calls of the functions that hand
 //! a string to a shell or an interpreter (`system('id')`, `exec("whoami")`,
 //! `Runtime.getRuntime().exec("cmd /c dir")`), PHP's evaluating interpolation
-//! (`${@print(...)}`, `{${phpinfo()}}`), probes that only an evaluating context answers
-//! (`{{7*7}}`; the shell's `$((7+7))` is found by the separator scan, which stops at every
-//! `$`), and a shell's network redirection (`/dev/tcp/10.0.0.1/4444`).
+//! (`${@print(...)}`, `{${phpinfo()}}`), and a shell's network redirection
+//! (`/dev/tcp/10.0.0.1/4444`). The shell's arithmetic probe (`$((7+7))`, see
+//! [`evaluation_probe`]) is found by the separator scan, which stops at every `$`.
 //! These are not prose and not data, so, unlike separators, they count whatever precedes
 //! them.
 
@@ -67,11 +67,10 @@ pub(super) fn check(value: &str, hints: super::Hints) -> Option<Match> {
         let at = i + p;
         let found = match b[at] {
             b'(' => call(value, at).map(|start| (start, "cmdi:code_call")),
-            // `${` is looked at from its `$`; `$((` and `$[` are the separator scan's.
+            // `${@` is looked at from its `$`.
             _ => {
                 let start = if at > 0 && b[at - 1] == b'$' { at - 1 } else { at };
-                (evaluation_probe(b, start) || php_interpolation(b, start))
-                    .then_some((start, "cmdi:evaluation"))
+                php_interpolation(b, start).then_some((start, "cmdi:evaluation"))
             }
         };
         if let Some((start, rule)) = found {
@@ -126,18 +125,16 @@ fn call(value: &str, paren: usize) -> Option<usize> {
     words::command_at(command, 0, false, false).map(|_| start)
 }
 
-/// `$((7+7))`, `$[7+7]`, `${7*7}`, `{{7*7}}`: arithmetic on two literal numbers in the
-/// syntax of a shell, an expression language (JSP EL, Spring) or a template engine (Jinja,
-/// Twig, Handlebars). Code does its sums on variables; a probe checks that the value was
-/// evaluated by reading back the result.
+/// `$((7+7))`, `$[7+7]`: a shell's arithmetic on two literal numbers. Scripts do their
+/// sums on variables; a probe checks that the value reached a shell by reading back the
+/// result (commix writes `echo X$((31+7))$(echo X)X`). Template engines' `{{7*7}}` is the
+/// template injection check's.
 pub(super) fn evaluation_probe(b: &[u8], at: usize) -> bool {
     let rest = &b[at..];
     let (open, close): (usize, &[u8]) = if rest.starts_with(b"$((") {
         (3, b"))")
     } else if rest.starts_with(b"$[") {
         (2, b"]")
-    } else if rest.starts_with(b"${") || rest.starts_with(b"{{") {
-        (2, b"}")
     } else {
         return false;
     };

@@ -110,6 +110,13 @@ pub(super) fn may_match_without_separator(value: &str, hints: Hints) -> bool {
     }
 }
 
+/// Whether a value without any byte a checker needs (letters, digits, spaces) may be a
+/// whole command line (`whoami`, `sleep 5`, see [`bare`]).
+#[inline]
+pub(super) fn may_be_command_line(value: &str, hints: Hints) -> bool {
+    bare::may_be_command_line(value, hints.letters)
+}
+
 /// Where the command after a `\n` (or `\r\n`) written out at the start of the data begins:
 /// attack lists write the newline that way (`\nid|`), for a layer that unescapes it.
 fn newline_escape_at(b: &[u8]) -> Option<usize> {

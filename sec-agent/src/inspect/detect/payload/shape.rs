@@ -1,0 +1,383 @@
+//! The byte-shape prefilter: which characters a value holds, so that a checker only runs
+//! on values that could carry its class.
+
+use super::{Checker, cmdi};
+use crate::inspect::normalize::Location;
+
+/// Which characters a value holds, computed once per value so that a class is only run on
+/// values that could carry it: most fields (ids, words, numbers) hold none of the
+/// characters any injection needs, and skipping them is what keeps the pipeline fast.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Shape(pub(super) u64);
+
+pub(super) const QUOTE: u64 = 1;
+pub(super) const LT: u64 = 2;
+pub(super) const COLON: u64 = 4;
+pub(super) const SHELL: u64 = 8;
+pub(super) const SLASH: u64 = 16;
+pub(super) const SQL: u64 = 32;
+/// A `.`: without one there is no `..` to look for.
+pub(super) const DOT: u64 = 64;
+/// An `_` (in `id_rsa`).
+pub(super) const UNDERSCORE: u64 = 128;
+/// A `{`: template, lookup and serialized-object syntax.
+pub(super) const BRACE: u64 = 1 << 34;
+/// A `$`: Log4j lookups and NoSQL operators (and shell expansion, under [`SHELL`]).
+pub(super) const DOLLAR: u64 = 1 << 35;
+/// A CR or LF: header injection.
+pub(super) const NEWLINE: u64 = 1 << 36;
+/// A `(` or `)`: LDAP filters.
+pub(super) const PAREN: u64 = 1 << 37;
+/// A `!`: `<!ENTITY`, `<!DOCTYPE`, YAML tags (`!!python/object`).
+pub(super) const BANG: u64 = 1 << 38;
+/// A `%`: `<%= %>` templates.
+pub(super) const PERCENT: u64 = 1 << 39;
+/// A byte of a non-ASCII character: the value may have a compatibility form to check too.
+pub(super) const NONASCII: u64 = 1 << 40;
+/// A `[`: `a[$ne]`, `__proto__[x]`, `[[${...}]]`.
+pub(super) const BRACKET: u64 = 1 << 41;
+/// A `>`: shell redirections (with [`LT`]).
+pub(super) const GT: u64 = 1 << 42;
+
+/// The bit of an ASCII letter, either case, from bit 8 on (0 for other bytes): a value can
+/// only hold a word whose every letter it holds.
+pub(super) const fn letter_bit(c: u8) -> u64 {
+    if c.is_ascii_alphabetic() {
+        1 << (8 + (c.to_ascii_lowercase() - b'a'))
+    } else {
+        0
+    }
+}
+
+/// The shape bits of every value that holds `word` (ignoring ASCII case, and `/` and `\`
+/// alike, as the checkers do): a value whose shape lacks one of them cannot hold it.
+pub(super) const fn word_shape(word: &[u8]) -> u64 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < word.len() {
+        bits |= BYTE_SHAPE[word[i] as usize];
+        i += 1;
+    }
+    bits
+}
+
+/// Each of [`SQL_KEYWORDS`] as its [`word_shape`].
+static SQL_KEYWORD_SHAPES: [u64; SQL_KEYWORDS.len()] = {
+    let mut shapes = [0; SQL_KEYWORDS.len()];
+    let mut k = 0;
+    while k < SQL_KEYWORDS.len() {
+        shapes[k] = word_shape(SQL_KEYWORDS[k].as_bytes());
+        k += 1;
+    }
+    shapes
+};
+
+/// `table` with `bit` set on every byte of `bytes` (a `const` loop: no iterators in const).
+pub(super) const fn mark(mut table: [u64; 256], bytes: &[u8], bit: u64) -> [u64; 256] {
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] |= bit;
+        i += 1;
+    }
+    table
+}
+
+/// Whether `c` can start a shell separator or substitution (`` ;\n`|&$ ``): the bytes
+/// whose shape has the SHELL bit.
+pub(super) fn shell_byte(c: u8) -> bool {
+    BYTE_SHAPE[usize::from(c)] & SHELL != 0
+}
+
+/// The [`Shape`] bits of each byte: one load and one `or` per byte.
+static BYTE_SHAPE: [u64; 256] = {
+    let mut t = [0u64; 256];
+    t[b'`' as usize] = QUOTE | SHELL;
+    t[b'\'' as usize] = QUOTE;
+    t[b'"' as usize] = QUOTE;
+    t[b'<' as usize] = LT;
+    t[b':' as usize] = COLON;
+    t = mark(t, b";|&\n$", SHELL);
+    t[b'/' as usize] = SLASH;
+    t[b'\\' as usize] = SLASH;
+    t = mark(t, b"=>#-(@", SQL);
+    t[b'.' as usize] = DOT;
+    t[b'_' as usize] = UNDERSCORE;
+    t[b'{' as usize] = BRACE;
+    t[b'$' as usize] |= DOLLAR;
+    t = mark(t, b"\r\n", NEWLINE);
+    t = mark(t, b"()", PAREN);
+    t[b'!' as usize] = BANG;
+    t[b'%' as usize] = PERCENT;
+    t[b'[' as usize] = BRACKET;
+    t[b'>' as usize] |= GT;
+    let mut c = 0;
+    while c < 256 {
+        t[c] |= letter_bit(c as u8);
+        if c >= 0x80 {
+            t[c] |= NONASCII;
+        }
+        c += 1;
+    }
+    t
+};
+
+impl Shape {
+    pub(super) fn of(value: &str) -> Shape {
+        let bits = value
+            .bytes()
+            .fold(0, |bits, b| bits | BYTE_SHAPE[usize::from(b)]);
+        // Quotes, shell separators and `<` are SQL operators too.
+        let sql = if bits & (QUOTE | SHELL | LT) != 0 {
+            SQL
+        } else {
+            0
+        };
+        Shape(bits | sql)
+    }
+
+    /// Whether no checker can match the value: it holds none of the bytes any needs
+    /// (ids, words, numbers; most values), nor the letters of a keyword-only shape
+    /// (`1 UNION SELECT 1`, `constructor prototype`), nor is long enough for an encoded
+    /// serialized object.
+    pub(super) fn inert(self, len: usize) -> bool {
+        self.0 & ACTIVE == 0
+            && len < super::deserialization::MIN_ENCODED
+            && !self.has_sql_keyword_letters()
+            && self.0 & PROTOTYPE_LETTERS != PROTOTYPE_LETTERS
+    }
+
+    pub(super) fn has(self, bits: u64) -> bool {
+        self.0 & bits != 0
+    }
+
+    /// Whether the value has the [`word_shape`] of one of [`SQL_KEYWORDS`].
+    fn has_sql_keyword_letters(self) -> bool {
+        SQL_KEYWORD_SHAPES
+            .iter()
+            .fold(false, |any, &m| any | (self.0 & m == m))
+    }
+
+    /// What the command injection check needs to know of a value in `location`.
+    #[inline]
+    pub(super) fn cmdi(self, location: Location) -> cmdi::Hints {
+        cmdi::Hints {
+            whole: whole_command_lines(location),
+            // Calls need a `(` and a quote; PHP's interpolation a `{`.
+            code: self.has(PAREN) && self.has(QUOTE) || self.has(BRACE),
+            redirect: self.has(LT | GT),
+            letters: (self.0 >> 8) as u32 & 0x3ff_ffff,
+        }
+    }
+
+    /// Whether an [`inert`](Shape::inert) value in `location` may still be a whole command
+    /// line of letters, digits and spaces (`whoami`, `sleep 5`, `net view`): looked at
+    /// first letter and letters, before the value is skipped.
+    #[inline]
+    pub(super) fn may_be_command_line(self, value: &str, location: Location) -> bool {
+        whole_command_lines(location) && cmdi::may_be_command_line(value, self.cmdi(location))
+    }
+
+    pub(super) fn plausible(self, class: Checker, value: &str, location: Location) -> bool {
+        match class {
+            // Without quotes or operators only `1 UNION SELECT 1`-style input is left.
+            Checker::Sqli => {
+                self.has(SQL) || self.has_sql_keyword_letters() && has_sql_keyword(value)
+            }
+            Checker::Xss => self.has(LT | COLON | QUOTE),
+            // Separators and substitutions; otherwise a directive, code, or a value that
+            // starts like Shellshock or a command line.
+            Checker::Cmdi => {
+                self.has(SHELL)
+                    || self.has(LT) && find(value, "<!--#").is_some()
+                    || cmdi::may_match_without_separator(value, self.cmdi(location))
+            }
+            Checker::Traversal => self.has(SLASH) || self.has(DOT) && find(value, "..").is_some(),
+            Checker::Ssrf => self.has(COLON),
+            Checker::Ssti => self.has(BRACE) || self.has(LT) && self.has(PERCENT | BANG),
+            Checker::Jndi => self.has(DOLLAR) && self.has(BRACE),
+            Checker::Xxe => self.has(LT) && (self.has(BANG) || self.has(COLON)),
+            // U+560A/U+560D (`嘊嘍`) end in the bytes of LF and CR when cut to 8 bits.
+            Checker::Crlf => self.has(NEWLINE | NONASCII),
+            Checker::Nosql => self.has(DOLLAR),
+            Checker::Prototype => {
+                self.has(UNDERSCORE) && find(value, "__proto__").is_some()
+                    || self.0 & PROTOTYPE_LETTERS == PROTOTYPE_LETTERS
+            }
+            Checker::Deserialization => {
+                self.has(MARKED) || value.len() >= super::deserialization::MIN_ENCODED
+            }
+            Checker::Ldap => self.has(PAREN),
+        }
+    }
+}
+
+/// Whether a whole value that is a command line (`whoami`, `cat /etc/passwd`) counts in
+/// `location`: in the parameters an application acts on, not in names (a form field called
+/// `uname`), the path, cookies or other headers (most fields; tokens, never a command an
+/// application runs).
+fn whole_command_lines(location: Location) -> bool {
+    matches!(
+        location,
+        Location::QsValues | Location::PostValues | Location::JsonValues
+    )
+}
+
+/// The bytes one of which every textual serialized-object marker holds.
+pub(super) const MARKED: u64 = BRACE | BANG | DOLLAR | NEWLINE | LT;
+
+/// The bits of the bytes some checker needs; a value with none of them, and without the
+/// letters of a keyword-only shape, is skipped whole (see [`Shape::inert`]).
+const ACTIVE: u64 = QUOTE | LT | COLON | SHELL | SLASH | SQL | DOT | UNDERSCORE | BRACE
+    | DOLLAR | NEWLINE | PAREN | BANG | PERCENT | NONASCII | BRACKET;
+
+/// The letters of `constructor` and `prototype`.
+const PROTOTYPE_LETTERS: u64 = word_shape(b"constructorprototype");
+
+/// Keywords that make a value without SQL operators worth tokenising
+/// (`1 UNION SELECT 1`, `1 ORDER BY 3`).
+pub(super) const SQL_KEYWORDS: [&str; 4] = ["union", "select", "order", "group"];
+
+/// Bytes that start one of [`SQL_KEYWORDS`], in either case.
+static SQL_KEYWORD_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < SQL_KEYWORDS.len() {
+        let b = SQL_KEYWORDS[i].as_bytes()[0];
+        t[b as usize] = true;
+        t[b.to_ascii_uppercase() as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `value` contains one of [`SQL_KEYWORDS`], ignoring case. One pass: only
+/// positions whose byte starts a keyword are compared.
+fn has_sql_keyword(value: &str) -> bool {
+    let v = value.as_bytes();
+    v.iter().enumerate().any(|(i, &b)| {
+        SQL_KEYWORD_START[usize::from(b)]
+            && SQL_KEYWORDS.iter().any(|w| {
+                v.get(i..i + w.len())
+                    .is_some_and(|win| win.eq_ignore_ascii_case(w.as_bytes()))
+            })
+    })
+}
+
+/// Byte offset of the first `needle` (ASCII) in `hay`. For the short needles of the
+/// checkers, a scan for the first byte beats `str::find`, which sets up a two-way
+/// searcher on every call.
+pub(super) fn find(hay: &str, needle: &str) -> Option<usize> {
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    let (&first, tail) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(p) = hay[from..].iter().position(|&b| b == first) {
+        let at = from + p;
+        if hay[at + 1..].starts_with(tail) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_keyword_has_its_letters() {
+        for w in SQL_KEYWORDS {
+            for v in [w.to_string(), w.to_ascii_uppercase(), format!("1 {w} x")] {
+                assert!(Shape::of(&v).has_sql_keyword_letters(), "{v}");
+            }
+        }
+        for v in ["shoes", "/products", "category", "okhttp/4.12.0"] {
+            assert!(!Shape::of(v).has_sql_keyword_letters(), "{v}");
+        }
+    }
+
+    #[test]
+    fn the_prefilter_lets_every_attack_shape_through() {
+        let cases: &[(Checker, &[&str])] = &[
+            (
+                Checker::Sqli,
+                &[
+                    "1 union select 1",
+                    "-1 UNION ALL SELECT 1,2,3",
+                    "' OR 1=1",
+                    "sleep(5)",
+                    "1 AND 2>1",
+                    "admin'#",
+                    "1;DROP TABLE x",
+                ],
+            ),
+            (
+                Checker::Xss,
+                &[
+                    "<svg onload=alert(1)>",
+                    "javascript:alert(1)",
+                    "\" onmouseover=\"x",
+                    "';alert(1)//",
+                ],
+            ),
+            (
+                Checker::Cmdi,
+                &[
+                    "x|id",
+                    "`id`",
+                    "$(whoami)",
+                    "a\nwhoami",
+                    "() { :; }; /bin/bash",
+                    "x;id",
+                    "() {",
+                    "system('id')",
+                    "cat /etc/passwd",
+                    "\\nid",
+                    "{cat,/etc/passwd}",
+                    "%COMSPEC% /c dir",
+                    "${@print(md5(x))}",
+                ],
+            ),
+            (
+                Checker::Traversal,
+                &[
+                    "../../etc/passwd",
+                    "..\\..\\win.ini",
+                    "/etc/shadow",
+                    "php://filter/x",
+                ],
+            ),
+            (
+                Checker::Ssrf,
+                &["http://127.0.0.1/", "file:///etc/passwd", "gopher://x"],
+            ),
+        ];
+        for (class, attacks) in cases {
+            for a in *attacks {
+                assert!(
+                    Shape::of(a).plausible(*class, a, Location::QsValues),
+                    "{} would skip {a}",
+                    class.name()
+                );
+            }
+        }
+        for plain in [
+            "hello world",
+            "12345",
+            "O Brien",
+            "red shoes",
+            "550e8400-e29b-41d4",
+        ] {
+            for class in Checker::ALL {
+                if class == Checker::Sqli && plain.contains('-') {
+                    continue;
+                }
+                assert!(
+                    !Shape::of(plain).plausible(class, plain, Location::QsValues),
+                    "{} runs on {plain}",
+                    class.name()
+                );
+            }
+        }
+    }
+}
