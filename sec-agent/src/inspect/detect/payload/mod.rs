@@ -246,7 +246,7 @@ impl Checker {
         scratch: &mut Scratch,
     ) -> Option<Match> {
         use Location::*;
-        if !shape.plausible(self, value, location) {
+        if !shape.plausible(self, value) {
             return None;
         }
         match self {
@@ -254,9 +254,7 @@ impl Checker {
             Checker::Xss => xss::check_with(value, &mut scratch.xss),
             // Header values such as Accept lists and cookies rarely hold shell syntax, but
             // they do reach CGI scripts and loggers: inspected everywhere.
-            Checker::Cmdi if shape.has(LT) => cmdi::server_side_include(value)
-                .or_else(|| cmdi::check_in(value, shape.cmdi(location))),
-            Checker::Cmdi => cmdi::check_in(value, shape.cmdi(location)),
+            Checker::Cmdi => check_cmdi(value, shape, location),
             Checker::Traversal => traversal::check_shaped(value, location == Path, shape.0),
             // Referer and Origin carry URLs of every kind legitimately.
             Checker::Ssrf if matches!(location, HeadersValues | UserAgent | Path) => None,
@@ -273,6 +271,18 @@ impl Checker {
     }
 }
 
+/// Command injection on a value that passed the prefilter: out of line, since most values
+/// never get here and every checker's call would pay for its registers otherwise.
+#[inline(never)]
+fn check_cmdi(value: &str, shape: Shape, location: Location) -> Option<Match> {
+    if shape.has(LT)
+        && let Some(m) = cmdi::server_side_include(value)
+    {
+        return Some(m);
+    }
+    cmdi::check_in(value, shape.cmdi(location))
+}
+
 /// The payload detection.
 pub struct Payload {
     checkers: Vec<Checker>,
@@ -281,9 +291,8 @@ pub struct Payload {
     /// `None` without operator patterns: most hosts have none, and every field would pay
     /// the call.
     patterns: Option<patterns::Patterns>,
-    /// Whether command injection runs: then a value of letters, digits and spaces may still
-    /// be a whole command line (`whoami`, `sleep 5`) and is not skipped as inert.
-    whole_command_lines: bool,
+    /// Whether command injection runs (see [`Shape::at`]).
+    cmdi: bool,
     scratch: Scratch,
 }
 
@@ -317,7 +326,7 @@ impl Payload {
         let Cow::Owned(folded) = compatible(value) else {
             return None;
         };
-        let m = self.check(location, &folded, Shape::of(&folded))?;
+        let m = self.check(location, &folded, Shape::at(&folded, location, self.cmdi))?;
         Some(Match::new(m.rule, value, 0, value.len()))
     }
 
@@ -334,7 +343,7 @@ impl Payload {
             .filter(|c| c.classes().iter().any(|k| classes.contains(k)))
             .collect();
         Payload {
-            whole_command_lines: checkers.contains(&Checker::Cmdi),
+            cmdi: checkers.contains(&Checker::Cmdi),
             checkers,
             reported,
             patterns: (!patterns.is_empty()).then_some(patterns),
@@ -350,12 +359,8 @@ impl Detection for Payload {
 
     fn on_request(&mut self, req: &RequestInfo<'_>, out: &mut Vec<Finding>) {
         for field in req.inspection.fields() {
-            let shape = Shape::of(field.value);
-            if shape.inert(field.value.len())
-                && !field.evasive
-                && self.patterns.is_none()
-                && !(self.whole_command_lines && shape.may_be_command_line(field.value, field.location))
-            {
+            let shape = Shape::at(field.value, field.location, self.cmdi);
+            if shape.inert(field.value.len()) && !field.evasive && self.patterns.is_none() {
                 continue;
             }
             let mut hit = self.check(field.location, field.value, shape);

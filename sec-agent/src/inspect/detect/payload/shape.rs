@@ -38,6 +38,9 @@ pub(super) const NONASCII: u64 = 1 << 40;
 pub(super) const BRACKET: u64 = 1 << 41;
 /// A `>`: shell redirections (with [`LT`]).
 pub(super) const GT: u64 = 1 << 42;
+/// Set by [`Shape::at`], not by a byte: the value starts like a Shellshock definition, a
+/// written-out newline before a command, or (where those count) a whole command line.
+pub(super) const CMDI_START: u64 = 1 << 43;
 
 /// The bit of an ASCII letter, either case, from bit 8 on (0 for other bytes): a value can
 /// only hold a word whose every letter it holds.
@@ -162,22 +165,56 @@ impl Shape {
     pub(super) fn cmdi(self, location: Location) -> cmdi::Hints {
         cmdi::Hints {
             whole: whole_command_lines(location),
-            // Calls need a `(` and a quote; PHP's interpolation a `{`.
-            code: self.has(PAREN) && self.has(QUOTE) || self.has(BRACE),
+            name: split_name(location),
+            code: self.cmdi_code(),
             redirect: self.has(LT | GT),
-            letters: (self.0 >> 8) as u32 & 0x3ff_ffff,
+            command_line: self.has(CMDI_START),
         }
     }
 
-    /// Whether an [`inert`](Shape::inert) value in `location` may still be a whole command
-    /// line of letters, digits and spaces (`whoami`, `sleep 5`, `net view`): looked at
-    /// first letter and letters, before the value is skipped.
+    /// Whether the value may hold code that runs a command: calls need a `(` and a quote,
+    /// PHP's interpolation a `{`.
     #[inline]
-    pub(super) fn may_be_command_line(self, value: &str, location: Location) -> bool {
-        whole_command_lines(location) && cmdi::may_be_command_line(value, self.cmdi(location))
+    fn cmdi_code(self) -> bool {
+        self.has(PAREN) && self.has(QUOTE) || self.has(BRACE)
     }
 
-    pub(super) fn plausible(self, class: Checker, value: &str, location: Location) -> bool {
+    /// Bit `i` set: the value holds the letter `'a' + i`, in either case.
+    #[inline]
+    fn letters(self) -> u32 {
+        (self.0 >> 8) as u32 & 0x3ff_ffff
+    }
+
+    /// [`Shape::of`] `value` in `location`, with [`CMDI_START`] when command injection runs
+    /// (`cmdi`) and the value starts like one of its shapes that have no byte of their own
+    /// (`whoami`, `sleep 5`, `() {`). Once per value, not once per checker: most values
+    /// start with a letter or digit, and where whole command lines do not count (names,
+    /// headers) that settles it.
+    #[inline]
+    pub(super) fn at(value: &str, location: Location, cmdi: bool) -> Shape {
+        let shape = Shape::of(value);
+        let start = cmdi
+            && match value.as_bytes().first() {
+                Some(c) if c.is_ascii_digit() => false,
+                Some(c) if c.is_ascii_alphabetic() => {
+                    if split_name(location) {
+                        cmdi::may_be_split_command(value)
+                    } else {
+                        whole_command_lines(location)
+                            && cmdi::may_be_command_line(value, shape.letters())
+                    }
+                }
+                Some(_) => cmdi::may_match_without_separator(
+                    value,
+                    whole_command_lines(location),
+                    shape.letters(),
+                ),
+                None => false,
+            };
+        Shape(shape.0 | if start { CMDI_START } else { 0 })
+    }
+
+    pub(super) fn plausible(self, class: Checker, value: &str) -> bool {
         match class {
             // Without quotes or operators only `1 UNION SELECT 1`-style input is left.
             Checker::Sqli => {
@@ -187,9 +224,10 @@ impl Shape {
             // Separators and substitutions; otherwise a directive, code, or a value that
             // starts like Shellshock or a command line.
             Checker::Cmdi => {
-                self.has(SHELL)
+                self.has(SHELL | CMDI_START)
+                    || self.cmdi_code()
                     || self.has(LT) && find(value, "<!--#").is_some()
-                    || cmdi::may_match_without_separator(value, self.cmdi(location))
+                    || self.has(LT | GT) && self.has(SLASH) && find(value, "/dev/").is_some()
             }
             Checker::Traversal => self.has(SLASH) || self.has(DOT) && find(value, "..").is_some(),
             Checker::Ssrf => self.has(COLON),
@@ -212,14 +250,20 @@ impl Shape {
 }
 
 /// Whether a whole value that is a command line (`whoami`, `cat /etc/passwd`) counts in
-/// `location`: in the parameters an application acts on, not in names (a form field called
-/// `uname`), the path, cookies or other headers (most fields; tokens, never a command an
-/// application runs).
+/// `location`: in the values an application acts on, not in names (a form field called
+/// `uname`), the path or headers (most fields, never a command an application runs).
 fn whole_command_lines(location: Location) -> bool {
     matches!(
         location,
-        Location::QsValues | Location::PostValues | Location::JsonValues
+        Location::QsValues | Location::PostValues | Location::JsonValues | Location::Cookies
     )
+}
+
+/// Whether a value in `location` may be what a `;` split off: query strings and forms
+/// take `;` for `&` (as PHP, Java servlets and the normalizer do), so `x=1;cat
+/// /etc/passwd` arrives as a pair named `cat /etc/passwd` (see [`cmdi::Hints`]).
+fn split_name(location: Location) -> bool {
+    matches!(location, Location::QsNames | Location::PostNames)
 }
 
 /// The bytes one of which every textual serialized-object marker holds.
@@ -228,7 +272,7 @@ pub(super) const MARKED: u64 = BRACE | BANG | DOLLAR | NEWLINE | LT;
 /// The bits of the bytes some checker needs; a value with none of them, and without the
 /// letters of a keyword-only shape, is skipped whole (see [`Shape::inert`]).
 const ACTIVE: u64 = QUOTE | LT | COLON | SHELL | SLASH | SQL | DOT | UNDERSCORE | BRACE
-    | DOLLAR | NEWLINE | PAREN | BANG | PERCENT | NONASCII | BRACKET;
+    | DOLLAR | NEWLINE | PAREN | BANG | PERCENT | NONASCII | BRACKET | CMDI_START;
 
 /// The letters of `constructor` and `prototype`.
 const PROTOTYPE_LETTERS: u64 = word_shape(b"constructorprototype");
@@ -355,7 +399,7 @@ mod tests {
         for (class, attacks) in cases {
             for a in *attacks {
                 assert!(
-                    Shape::of(a).plausible(*class, a, Location::QsValues),
+                    Shape::at(a, Location::QsValues, true).plausible(*class, a),
                     "{} would skip {a}",
                     class.name()
                 );
@@ -373,7 +417,7 @@ mod tests {
                     continue;
                 }
                 assert!(
-                    !Shape::of(plain).plausible(class, plain, Location::QsValues),
+                    !Shape::at(plain, Location::QsValues, true).plausible(class, plain),
                     "{} runs on {plain}",
                     class.name()
                 );

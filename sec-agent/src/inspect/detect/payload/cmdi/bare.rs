@@ -92,13 +92,8 @@ pub(super) fn may_be_command_line(value: &str, letters: u32) -> bool {
     }
     let start = b.iter().position(|&c| !junk(c)).unwrap_or(b.len());
     match b.get(start) {
-        Some(c) if c.is_ascii_alphabetic() => {
-            // The value holds every letter of some command that starts with its letter.
-            let masks = &BY_FIRST_LETTER[usize::from(c.to_ascii_lowercase() - b'a')];
-            masks
-                .iter()
-                .take_while(|&&m| m != 0)
-                .any(|&m| letters & m == m)
+        Some(&c) if c.is_ascii_alphabetic() => {
+            letters_fit(c, letters)
                 && match words::scan_word(&b[start..]) {
                     (_, Some(props)) => props.bare_class().is_some(),
                     (_, None) => slow_first_command(value),
@@ -107,6 +102,17 @@ pub(super) fn may_be_command_line(value: &str, letters: u32) -> bool {
         Some(b'{' | b'%' | b'/' | b'\\') => slow_first_command(value),
         _ => false,
     }
+}
+
+/// Whether the value (whose letters are `letters`, bit `i` for `'a' + i`) holds every
+/// letter of some command that starts with the ASCII letter `first`: a test on the
+/// prefilter's bits that rules out most words (`shoes`, `price`) before reading any byte.
+#[inline]
+pub(super) fn letters_fit(first: u8, letters: u32) -> bool {
+    BY_FIRST_LETTER[usize::from((first | 0x20).wrapping_sub(b'a')) % 26]
+        .iter()
+        .take_while(|&&m| m != 0)
+        .any(|&m| letters & m == m)
 }
 
 /// For each letter, the letters (bit `i`: `'a' + i`) of each [`CLASSES`] command that
@@ -174,10 +180,10 @@ fn trim_junk(s: &str) -> &str {
     &s[start..end.max(start)]
 }
 
-/// The value as one command line, if it is one of the [`Bare`] shapes (`letters`: see
-/// [`super::Hints`]).
-pub(super) fn check(value: &str, letters: u32) -> Option<Match> {
-    if !may_be_command_line(value, letters) {
+/// The value as one command line, if it is one of the [`Bare`] shapes (`may_be`: what
+/// [`may_be_command_line`] said of it).
+pub(super) fn check(value: &str, may_be: bool) -> Option<Match> {
+    if !may_be || value.len() > MAX_LEN {
         return None;
     }
     let line = trim(value);

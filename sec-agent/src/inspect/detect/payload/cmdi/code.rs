@@ -175,13 +175,10 @@ pub(super) fn evaluation_probe(b: &[u8], at: usize) -> bool {
 /// silencing, which only code writes) or `{${phpinfo()}}`.
 fn php_interpolation(b: &[u8], at: usize) -> bool {
     let rest = &b[at..];
-    let name = if rest.starts_with(b"${@") {
-        &rest[3..]
-    } else if rest.starts_with(b"{${") {
-        &rest[3..]
-    } else {
+    if !rest.starts_with(b"${@") && !rest.starts_with(b"{${") {
         return false;
-    };
+    }
+    let name = &rest[3..];
     let len = name
         .iter()
         .take(LONGEST_COMMAND)

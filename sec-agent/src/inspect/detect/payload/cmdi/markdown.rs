@@ -45,3 +45,20 @@ pub(super) fn prose_follows(b: &[u8], close: Option<usize>) -> bool {
         .count();
     blanks > 0 && after.get(blanks).is_some_and(u8::is_ascii_alphabetic)
 }
+
+/// Whether the first line of `b` is a row of a Markdown (GFM) table: `| a | b |`, every
+/// `|` with a space on its inner sides, no other shell operator or substitution. A
+/// pipeline is not padded that way (`|id|`, `| [ 1 -ne $(echo x) ] || sleep 1 |`).
+pub(super) fn table_row(b: &[u8]) -> bool {
+    let line = b.split(|&c| c == b'\n').next().unwrap_or(b).trim_ascii();
+    let n = line.len();
+    n > 4
+        && line[0] == b'|'
+        && line[n - 1] == b'|'
+        && line.iter().enumerate().all(|(i, &c)| match c {
+            b'|' => (i == 0 || line[i - 1] == b' ') && (i == n - 1 || line[i + 1] == b' '),
+            b';' | b'&' | b'`' | b'$' => false,
+            _ => true,
+        })
+        && line.iter().filter(|&&c| c == b'|').count() >= 3
+}

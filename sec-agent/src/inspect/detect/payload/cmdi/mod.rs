@@ -49,21 +49,27 @@ pub struct Hints {
     /// A whole value that is a command line counts (see [`bare`]): not in parameter names,
     /// where `uname` is a name.
     pub whole: bool,
+    /// The value is a parameter name, maybe split off by a `;` (`x=1;cat /etc/passwd`
+    /// arrives as a pair named `cat /etc/passwd`): a command that starts it, with an
+    /// argument, counts as one after a separator (see [`may_be_split_command`]).
+    pub name: bool,
     /// The value holds a `(` and a quote, or a `{`: it may hold code (see [`code`]).
     pub code: bool,
     /// The value holds a `<` or `>`: it may redirect (a reverse shell, see [`code`]).
     pub redirect: bool,
-    /// Bit `i` set: the value holds the letter `'a' + i`, in either case.
-    pub letters: u32,
+    /// The value starts like a whole command line (see [`may_be_command_line`]), where
+    /// those count.
+    pub command_line: bool,
 }
 
 impl Hints {
     /// Every shape, wherever it can be.
     pub const ALL: Hints = Hints {
         whole: true,
+        name: false,
         code: true,
         redirect: true,
-        letters: u32::MAX,
+        command_line: true,
     };
 }
 
@@ -77,32 +83,43 @@ pub fn check_in(value: &str, hints: Hints) -> Option<Match> {
     if value.len() < 2 {
         return None;
     }
-    shellshock(value)
+    let data = data_start(value.as_bytes());
+    shellshock(value, data)
         .or_else(|| code::check(value, hints))
-        .or_else(|| separated(value))
-        .or_else(|| hints.whole.then(|| bare::check(value, hints.letters)).flatten())
+        .or_else(|| separated(value, data))
+        .or_else(|| bare::check(value, hints.whole && hints.command_line))
+        .or_else(|| {
+            (hints.name && hints.command_line)
+                .then(|| words::command_at(value, data, false, true))
+                .flatten()
+                .map(|end| Match::new("cmdi:command", value, data, end))
+        })
+}
+
+/// Whether a parameter name (see [`Hints::name`]) starts with a command and goes on with
+/// more words (`cat /etc/passwd`): names have no blanks otherwise.
+pub(super) fn may_be_split_command(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.contains(&b' ') && words::word_props(b).1.kind().is_some()
 }
 
 /// Whether the pipeline's byte-shape prefilter should run [`check_in`] on a value without a
-/// separator byte: one that starts with a Shellshock definition or may be a whole command
-/// line, or may hold code that runs a command (see [`Hints`]).
-#[inline]
-pub(super) fn may_match_without_separator(value: &str, hints: Hints) -> bool {
-    if hints.code {
-        return true;
-    }
+/// separator byte or code (see [`Hints`]): one that starts with a Shellshock definition or a
+/// written-out newline or, where `whole` command lines count, may be one (`letters`: see
+/// [`Hints`]).
+pub(super) fn may_match_without_separator(value: &str, whole: bool, letters: u32) -> bool {
     let b = value.as_bytes();
     // Most values start with a letter or digit: one look decides.
     match b.first() {
         Some(c) if c.is_ascii_alphanumeric() => {
-            hints.whole && c.is_ascii_alphabetic() && bare::may_be_command_line(value, hints.letters)
+            whole && c.is_ascii_alphabetic() && bare::may_be_command_line(value, letters)
         }
         Some(_) => {
             let data = data_start(b);
             match b.get(data) {
-                Some(b'(') => shellshock_at(value).is_some(),
-                Some(b'\\') if newline_escape_at(b).is_some() => true,
-                Some(_) => hints.whole && bare::may_be_command_line(value, hints.letters),
+                Some(b'(') => shellshock(value, data).is_some(),
+                Some(b'\\') if newline_escape_at(b, data).is_some() => true,
+                Some(_) => whole && bare::may_be_command_line(value, letters),
                 None => false,
             }
         }
@@ -110,18 +127,26 @@ pub(super) fn may_match_without_separator(value: &str, hints: Hints) -> bool {
     }
 }
 
-/// Whether a value without any byte a checker needs (letters, digits, spaces) may be a
-/// whole command line (`whoami`, `sleep 5`, see [`bare`]).
+/// Whether `value`, which starts with a letter, may be a whole command line (`whoami`,
+/// `sleep 5`, see [`bare`]): `letters` are its letters (bit `i` for `'a' + i`), most words
+/// are ruled out by them alone.
 #[inline]
-pub(super) fn may_be_command_line(value: &str, hints: Hints) -> bool {
-    bare::may_be_command_line(value, hints.letters)
+pub(super) fn may_be_command_line(value: &str, letters: u32) -> bool {
+    value
+        .as_bytes()
+        .first()
+        .is_some_and(|&c| bare::letters_fit(c, letters))
+        && bare::may_be_command_line(value, letters)
 }
 
-/// Where the command after a `\n` (or `\r\n`) written out at the start of the data begins:
-/// attack lists write the newline that way (`\nid|`), for a layer that unescapes it.
-fn newline_escape_at(b: &[u8]) -> Option<usize> {
-    let data = data_start(b);
+/// Where the command after a `\n` (or `\r\n`) written out at the start of the data (at
+/// `data`) begins: attack lists write the newline that way (`\nid|`), for a layer that
+/// unescapes it.
+fn newline_escape_at(b: &[u8], data: usize) -> Option<usize> {
     let rest = &b[data..];
+    if rest.first() != Some(&b'\\') {
+        return None;
+    }
     let len = [&b"\\n"[..], b"\\r\\n", b"\\r"]
         .iter()
         .find(|e| rest.starts_with(e))?
@@ -131,23 +156,12 @@ fn newline_escape_at(b: &[u8]) -> Option<usize> {
 
 /// Shellshock (CVE-2014-6271): bash imports an environment variable whose value starts
 /// with `() {` as a function, and runs what follows the definition. CGI puts headers and
-/// parameters into the environment, so the shape matters at the start of any value; code
-/// (`fn main() {`) never starts with it.
-fn shellshock(value: &str) -> Option<Match> {
-    let start = shellshock_at(value)?;
-    Some(Match::new("cmdi:shellshock", value, start, start + 12))
-}
-
-/// Where the `() {` of [`shellshock`] starts (after blanks and quotes), if the value
-/// starts with one.
-fn shellshock_at(value: &str) -> Option<usize> {
-    let b = value.as_bytes();
-    let start = b
-        .iter()
-        .position(|&c| !matches!(c, b' ' | b'\t' | b'\'' | b'"'))?;
-    let rest = b[start..].strip_prefix(b"()")?;
+/// parameters into the environment, so the shape matters at the start of any value (at
+/// `data`, after blanks and quotes); code (`fn main() {`) never starts with it.
+fn shellshock(value: &str, data: usize) -> Option<Match> {
+    let rest = value.as_bytes()[data..].strip_prefix(b"()")?;
     let brace = rest.iter().position(|&c| c != b' ' && c != b'\t')?;
-    (rest[brace] == b'{').then_some(start)
+    (rest[brace] == b'{').then(|| Match::new("cmdi:shellshock", value, data, data + 12))
 }
 
 /// Length of a shell separator or substitution opener at `i` (0 if none).
@@ -176,13 +190,15 @@ fn data_start(b: &[u8]) -> usize {
 
 /// A command after a separator or substitution that follows data (see the module
 /// documentation).
-fn separated(value: &str) -> Option<Match> {
+fn separated(value: &str, data: usize) -> Option<Match> {
     let b = value.as_bytes();
-    let data = data_start(b);
-    if let Some(at) = newline_escape_at(b)
+    if let Some(at) = newline_escape_at(b, data)
         && let Some(end) = words::command_at(value, at, false, true)
     {
         return Some(Match::new("cmdi:command", value, data, end));
+    }
+    if markdown::table_row(b) {
+        return None;
     }
     // Where the text since the previous separator and the current line start, and the
     // first separator; Markdown code seen before it.
@@ -230,20 +246,25 @@ fn separated(value: &str) -> Option<Match> {
         // Where the first separator is: the text before it decides (see the module
         // documentation), looked at only once a command follows a separator, since most
         // separators (`;` in a User-Agent, `&` in prose) have none after them.
+        // A value that starts with a separator (after the quotes it breaks out of) has
+        // left its data behind: a weak command counts with any argument (`|echo x`).
+        let leading = first.is_none() && at == data;
         let lead_end = *first.get_or_insert(at);
-        if let Some(end) = words::command_at(value, at + len, substitution, true) {
+        if let Some(end) = words::command_at(value, at + len, substitution || leading, true) {
             if markup_before_first || lead_is_text(&value[data..lead_end]) {
                 return None; // The value starts as text: what follows is written, not injected.
             }
-            let written = if at == lead_end {
-                false
-            } else if b[at] == b'|' && len == 1 {
+            let written = if b[at] == b'|' && len == 1 {
                 // `a|b|c`: an alternation (a regular expression, a Markdown table, a
                 // list), not a pipeline, whose every element would be a command.
-                is_plain_word(&value[segment..at])
+                at != lead_end && is_plain_word(&value[segment..at])
+                    || alternative_follows(b, at + len)
             } else {
-                // A newline after a line of prose or code starts another line of it.
-                b[at] == b'\n' && lead_is_text(&value[line..at])
+                // A newline after a line of prose or code starts another line of it, and
+                // one after a `case` pattern (`purge)`, `*)`) a branch of a script.
+                b[at] == b'\n'
+                    && (at != lead_end && lead_is_text(&value[line..at])
+                        || value[line..at].trim_end().ends_with(')') && value[line..at].len() > 1)
             };
             if !written {
                 return Some(Match::new("cmdi:command", value, at, end));
@@ -260,7 +281,8 @@ fn separated(value: &str) -> Option<Match> {
 
 /// Whether the text before a separator is prose or shell code someone wrote, not the
 /// data an injection follows: three words or more, two when one is shell syntax (a flag,
-/// `$`, `[`, `=`, a quote) or the first is a command ("cd /tmp", "make -j4"); one word
+/// `$`, `[`, `=`, a quote, a parenthesis or brace: `f() {`) or the first is a command
+/// ("cd /tmp", "make -j4"); one word
 /// that is a command or keyword (`fi`, `echo`), a comment or shebang (`#`), or a variable
 /// assignment (`dir=`, `X="`), which is how a command substitution sits in a script.
 fn lead_is_text(lead: &str) -> bool {
@@ -282,7 +304,7 @@ fn lead_is_text(lead: &str) -> bool {
             }
             syntax |= c == b'-';
         }
-        syntax |= matches!(c, b'$' | b'[' | b'=' | b'"' | b'\'');
+        syntax |= matches!(c, b'$' | b'[' | b'=' | b'"' | b'\'' | b'(' | b')' | b'{' | b'}');
     }
     let first = &t[..first_end];
     match words {
@@ -290,6 +312,23 @@ fn lead_is_text(lead: &str) -> bool {
         1 => first.starts_with('#') || is_assignment(first) || words::is_shell_word(first),
         _ => syntax || first.starts_with('#') || words::is_shell_word(first),
     }
+}
+
+/// Whether the command word at `from` (after blanks) is followed by `|` and another
+/// [`is_plain_word`]: `Ln|Log|LV_Add` is an alternation, `|id|` and `|cat x|sh` are not.
+fn alternative_follows(b: &[u8], from: usize) -> bool {
+    let mut i = from;
+    while b.get(i).is_some_and(|&c| c == b' ' || c == b'\t') {
+        i += 1;
+    }
+    i += words::word_end(&b[i.min(b.len())..]);
+    if b.get(i) != Some(&b'|') || b.get(i + 1) == Some(&b'|') {
+        return false;
+    }
+    let rest = &b[i + 1..];
+    let end = rest.iter().position(|&c| c == b'|').unwrap_or(rest.len());
+    // The bytes up to the next `|` are ASCII if they are a plain word.
+    std::str::from_utf8(&rest[..end]).is_ok_and(is_plain_word)
 }
 
 /// One word of letters, digits and `_` that is not a command: what an alternation lists.

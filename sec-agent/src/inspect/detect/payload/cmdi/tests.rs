@@ -38,8 +38,29 @@ fn attacks_match() {
         "';id",
         "\"; cat /etc/passwd; \"",
         "a);/usr/bin/id|",
+        "|echo abc123xyz",
+        "';echo vulnerable",
+        "x; echo 'vulnerable'",
+        "x;c$@at /etc/passwd",
+        "x;w$()hoami",
+        "x;who$1ami",
+        "x & %SYSTEMROOT%\\System32\\cmd.exe /c dir",
+        "x; tac /etc/passwd",
+        "x| Start-Sleep -s 5",
+        "x & findstr /s password *.config",
     ];
     assert_eq!(missed(&attacks), Vec::<&str>::new());
+}
+
+#[test]
+fn markdown_tables_are_text() {
+    let benign = [
+        "| ls | lists files |\n| id | prints the user |",
+        "| command | what it does |",
+    ];
+    assert_eq!(matched(&benign), vec![]);
+    assert!(check("|id|").is_some());
+    assert!(check("| [ 5 -ne $(echo X | tr -d '\\n' | wc -c) ] || sleep 1 |").is_some());
 }
 
 #[test]
@@ -75,6 +96,7 @@ fn brace_expansion_and_ifs() {
         "x;cat$IFS/etc/passwd",
         "x;cat${IFS}/etc/passwd",
         "x;{sleep,5}",
+        "x;{,ifconfig}",
     ];
     assert_eq!(missed(&attacks), Vec::<&str>::new());
     let benign = [
@@ -253,6 +275,9 @@ fn markdown_and_snippets_are_text() {
         "cats; dogs",
         "terms & conditions; type carefully",
         "https://example.com/?ref=mail&id=5&cat=shoes",
+        "r'IsLabel|Ln|Log|LV_Add|LV_Delete'",
+        "*)\n    echo \"called with unknown argument\" >&2\n    exit 1\n;;",
+        "revert() {\n    printf >&2 'Restoring...'",
     ];
     assert_eq!(matched(&benign), vec![]);
 }
@@ -291,7 +316,7 @@ fn no_panic_on_odd_input() {
         "%", "%%", "cmd /", "\u{feff};id",
     ] {
         let _ = check(v);
-        let _ = may_match_without_separator(v, Hints::ALL);
+        let _ = may_match_without_separator(v, true, u32::MAX);
     }
 }
 
@@ -314,5 +339,24 @@ fn the_vocabulary_table_holds_every_word() {
     }
     for w in ["", "shoes", "price", "catalog", "whoamix", "c"] {
         assert_eq!(lookup(w), Props::default(), "{w}");
+    }
+}
+
+
+#[test]
+fn a_name_split_off_by_a_semicolon() {
+    let name = Hints {
+        whole: false,
+        name: true,
+        code: false,
+        redirect: false,
+        command_line: true,
+    };
+    for v in ["cat /etc/passwd", "c$@at /et$@c/pas$@swd", "ls -la /tmp"] {
+        assert!(may_be_split_command(v), "{v}");
+        assert!(check_in(v, name).is_some(), "{v}");
+    }
+    for v in ["first name", "type of payment", "cat food", "uname"] {
+        assert!(!may_be_split_command(v) || check_in(v, name).is_none(), "{v}");
     }
 }

@@ -28,10 +28,17 @@ pub(super) const STRONG: &[&str] = &[
     "netsh",
     // `%COMSPEC%` is the path of cmd.exe.
     "%comspec%",
-    // PowerShell's download-and-run cmdlets and their aliases.
+    // PowerShell's download-and-run cmdlets and their aliases, and the cmdlets probes use.
+    "start-sleep",
+    "get-content",
+    "get-childitem",
+    "get-process",
+    "get-wmiobject",
+    "new-object",
     "iex",
     "iwr",
     "irm",
+    "iwmi",
     "invoke-expression",
     "invoke-webrequest",
     "invoke-restmethod",
@@ -42,6 +49,11 @@ pub(super) const STRONG: &[&str] = &[
     "regsvr32",
     "cscript",
     "wscript",
+    // Windows commands no text writes.
+    "findstr",
+    "icacls",
+    "schtasks",
+    "taskkill",
     // PHP's configuration dump, the usual code-injection probe (`;phpinfo()`).
     "phpinfo",
 ];
@@ -53,7 +65,10 @@ pub(super) const WEAK: &[&str] = &[
     "php", "node", "sleep", "ping", "dig", "host", "rm", "chmod", "chown", "touch", "mkdir",
     "kill", "telnet", "cmd", "find", "env", "set", "printenv", "pwd", "ps", "tftp", "ftp",
     "base64", "xxd", "awk", "sed", "grep", "tar", "nohup", "socat", "reboot", "shutdown", "exec",
-    "net", "reg", "timeout",
+    "net", "reg", "timeout", "tac", "nl", "od", "strings", "rev", "sort", "cut", "dd", "cp", "mv",
+    "wc", "uniq", "stat", "which", "whereis", "locate", "ln", "xargs", "tee", "gzip", "gunzip",
+    "unzip", "zip", "openssl", "ssh", "scp", "rsync", "su", "usermod", "chgrp", "lsof", "uptime",
+    "hostname", "lua", "gcc", "java", "python2", "sc", "printf",
 ];
 
 /// Shell words that start or continue a script (keywords and the builtins scripts open
@@ -230,6 +245,11 @@ pub(super) fn scan_word(b: &[u8]) -> (usize, Option<Props>) {
         match c {
             b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'%' => h = hash_step(h, c),
             b'A'..=b'Z' => h = hash_step(h, c.to_ascii_lowercase()),
+            b'$' if len > 0 && empty_expansion(&b[len..]) > 0 => {
+                plain = false;
+                len += empty_expansion(&b[len..]);
+                continue;
+            }
             b' ' | b'\t' | b'\n' | b'\r' | b';' | b'|' | b'&' | b'(' | b')' | b'`' | b'<'
             | b'>' | b'$' | b',' | b'}' => break,
             b'\\' if matches!(b.get(len + 1), Some(b'n' | b'r')) => break,
@@ -274,18 +294,22 @@ pub(super) fn is_shell_word(word: &str) -> bool {
 }
 
 /// Where a command word starting at `rest[0]` ends: at white space, an operator, a
-/// substitution, or a `\n` / `\r` written out (as attack lists write a newline).
+/// substitution, or a `\n` / `\r` written out (as attack lists write a newline); not at
+/// an expansion that leaves nothing (`c$@at`, see [`empty_expansion`]).
 pub(super) fn word_end(rest: &[u8]) -> usize {
-    let mut k = 0;
-    while k < rest.len() {
-        match rest[k] {
-            b' ' | b'\t' | b'\n' | b'\r' | b';' | b'|' | b'&' | b'(' | b')' | b'`' | b'<'
-            | b'>' | b'$' | b',' | b'}' => break,
-            b'\\' if matches!(rest.get(k + 1), Some(b'n' | b'r')) => break,
-            _ => k += 1,
-        }
+    scan_word(rest).0
+}
+
+/// Length of the expansion at `b[0]` (a `$`) that a shell replaces with nothing inside a
+/// word, as filter evasions write (`c$@at`, `w$()hoami`, `who$1ami`): a special parameter
+/// (`$@`, `$*`, `$#`... `$1`, empty in an injected command) or an empty substitution
+/// (`$()`); 0 for others (`$IFS` is a space, `$(id)` a command).
+fn empty_expansion(b: &[u8]) -> usize {
+    match b.get(1) {
+        Some(b'@' | b'*' | b'#' | b'?' | b'!' | b'-' | b'0'..=b'9') => 2,
+        Some(b'(') if b.get(2) == Some(&b')') => 3,
+        _ => 0,
     }
-    k
 }
 
 /// The command a shell runs for `word`, lowercased into `buf`: shell quoting inside a
@@ -297,14 +321,19 @@ pub(super) fn command_word<'b>(word: &[u8], buf: &'b mut [u8; LONGEST_COMMAND]) 
     if word.len() > 4 && word[word.len() - 4..].eq_ignore_ascii_case(b".exe") {
         word = &word[..word.len() - 4];
     }
-    // A Windows path: its backslashes separate directories, they quote nothing.
-    let drive = word.len() > 2 && word[0].is_ascii_alphabetic() && word[1] == b':';
+    // A Windows path (`C:\...`, `%SYSTEMROOT%\...`): its backslashes separate
+    // directories, they quote nothing.
+    let windows = word.len() > 2 && (word[0].is_ascii_alphabetic() && word[1] == b':' || word[0] == b'%');
     let (mut len, mut too_long) = (0, false);
-    for &b in word {
+    let mut i = 0;
+    while i < word.len() {
+        let b = word[i];
+        i += 1;
         match b {
             b'/' => (len, too_long) = (0, false),
-            b'\\' if drive => (len, too_long) = (0, false),
+            b'\\' if windows => (len, too_long) = (0, false),
             b'\'' | b'"' | b'\\' => {}
+            b'$' if empty_expansion(&word[i - 1..]) > 0 => i += empty_expansion(&word[i - 1..]) - 1,
             _ if len == LONGEST_COMMAND => too_long = true,
             _ => {
                 buf[len] = b.to_ascii_lowercase();
@@ -335,13 +364,15 @@ pub(super) fn command_at(
     // Brace expansion: `{cat,/etc/passwd}` runs `cat /etc/passwd`.
     if r.first() == Some(&b'{') {
         let close = r.iter().take(64).position(|&c| c == b'}')?;
-        let comma = r[..close].iter().position(|&c| c == b',')?;
+        // `{,ifconfig}` expands to `ifconfig`: an empty first word is skipped.
+        let open = if r.get(1) == Some(&b',') { 1 } else { 0 };
+        let comma = open + 1 + r[open + 1..close].iter().position(|&c| c == b',').unwrap_or(close - open - 1);
         let mut buf = [0; LONGEST_COMMAND];
-        let word = command_word(&r[1..comma], &mut buf);
+        let word = command_word(&r[open + 1..comma], &mut buf);
         let found = match kind(word)? {
             Kind::Strong => true,
             // The arguments are the words after the comma; `,` stands for a space.
-            Kind::Weak => substitution || argument_follows(word, &rest[comma..close], true),
+            Kind::Weak => substitution || argument_follows(word, &rest[comma.min(close)..close], true),
         };
         return found.then_some(offset + close + 1);
     }
@@ -424,6 +455,8 @@ pub(super) fn argument_follows(word: &str, after: &str, spaced: bool) -> bool {
             token.parse::<u16>().is_ok() || token.contains('.')
         }
         "dig" | "host" => token.contains('.') && !token.ends_with('.'),
+        // A quoted string to print: `;echo 'vulnerable'`, `|echo "x"`.
+        "echo" | "printf" => matches!(t.first(), Some(b'\'' | b'"')),
         "net" => NET_SUBCOMMANDS.iter().any(|s| s.eq_ignore_ascii_case(token)),
         "reg" => REG_SUBCOMMANDS.iter().any(|s| s.eq_ignore_ascii_case(token)),
         _ => false,
