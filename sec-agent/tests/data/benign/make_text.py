@@ -604,7 +604,8 @@ def composed_tickets(n):
 
 def attack_lines():
     """Payloads of the development corpus, to keep attacks out of a benign set."""
-    default = Path(__file__).resolve().parents[4].parent / "shared/corpus"
+    here = Path(__file__).resolve()
+    default = here.parents[5] / "shared/corpus" if len(here.parents) > 5 else here.parent
     path = Path(os.environ.get("SEC_AGENT_CORPUS", default)) / "attacks.jsonl"
     out = set()
     try:

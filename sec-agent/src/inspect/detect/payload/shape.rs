@@ -41,6 +41,9 @@ pub(super) const GT: u64 = 1 << 42;
 /// Set by [`Shape::at`], not by a byte: the value starts like a Shellshock definition, a
 /// written-out newline before a command, or (where those count) a whole command line.
 pub(super) const CMDI_START: u64 = 1 << 43;
+/// A space: a parameter name with one may be a command a `;` split off (see
+/// [`Shape::at`]).
+const SPACE: u64 = 1 << 44;
 
 /// The bit of an ASCII letter, either case, from bit 8 on (0 for other bytes): a value can
 /// only hold a word whose every letter it holds.
@@ -85,7 +88,7 @@ pub(super) const fn mark(mut table: [u64; 256], bytes: &[u8], bit: u64) -> [u64;
     table
 }
 
-/// Whether `c` can start a shell separator or substitution (`` ;\n`|&$ ``): the bytes
+/// Whether `c` can start a shell separator or substitution (`` ;\n\r`|&$ ``): the bytes
 /// whose shape has the SHELL bit.
 pub(super) fn shell_byte(c: u8) -> bool {
     BYTE_SHAPE[usize::from(c)] & SHELL != 0
@@ -99,7 +102,7 @@ static BYTE_SHAPE: [u64; 256] = {
     t[b'"' as usize] = QUOTE;
     t[b'<' as usize] = LT;
     t[b':' as usize] = COLON;
-    t = mark(t, b";|&\n$", SHELL);
+    t = mark(t, b";|&\n\r$", SHELL);
     t[b'/' as usize] = SLASH;
     t[b'\\' as usize] = SLASH;
     t = mark(t, b"=>#-(@", SQL);
@@ -113,6 +116,7 @@ static BYTE_SHAPE: [u64; 256] = {
     t[b'%' as usize] = PERCENT;
     t[b'[' as usize] = BRACKET;
     t[b'>' as usize] |= GT;
+    t[b' ' as usize] = SPACE;
     let mut c = 0;
     while c < 256 {
         t[c] |= letter_bit(c as u8);
@@ -190,7 +194,7 @@ impl Shape {
     /// (`whoami`, `sleep 5`, `() {`). Once per value, not once per checker: most values
     /// start with a letter or digit, and where whole command lines do not count (names,
     /// headers) that settles it.
-    #[inline]
+    #[inline(always)]
     pub(super) fn at(value: &str, location: Location, cmdi: bool) -> Shape {
         let shape = Shape::of(value);
         let start = cmdi
@@ -198,7 +202,7 @@ impl Shape {
                 Some(c) if c.is_ascii_digit() => false,
                 Some(c) if c.is_ascii_alphabetic() => {
                     if split_name(location) {
-                        cmdi::may_be_split_command(value)
+                        shape.has(SPACE) && cmdi::may_be_split_command(value)
                     } else {
                         whole_command_lines(location)
                             && cmdi::may_be_command_line(value, shape.letters())
@@ -214,6 +218,16 @@ impl Shape {
         Shape(shape.0 | if start { CMDI_START } else { 0 })
     }
 
+    /// The rarer ways into command injection, out of line so that [`Shape::plausible`]
+    /// stays small enough to inline: code, a server-side include, a reverse shell.
+    #[inline(never)]
+    fn cmdi_without_separator(self, value: &str) -> bool {
+        self.cmdi_code()
+            || self.has(LT) && find(value, "<!--#").is_some()
+            || self.has(LT | GT) && self.has(SLASH) && find(value, "/dev/").is_some()
+    }
+
+    #[inline]
     pub(super) fn plausible(self, class: Checker, value: &str) -> bool {
         match class {
             // Without quotes or operators only `1 UNION SELECT 1`-style input is left.
@@ -225,9 +239,7 @@ impl Shape {
             // starts like Shellshock or a command line.
             Checker::Cmdi => {
                 self.has(SHELL | CMDI_START)
-                    || self.cmdi_code()
-                    || self.has(LT) && find(value, "<!--#").is_some()
-                    || self.has(LT | GT) && self.has(SLASH) && find(value, "/dev/").is_some()
+                    || self.has(LT | GT | PAREN | BRACE) && self.cmdi_without_separator(value)
             }
             Checker::Traversal => self.has(SLASH) || self.has(DOT) && find(value, "..").is_some(),
             Checker::Ssrf => self.has(COLON),

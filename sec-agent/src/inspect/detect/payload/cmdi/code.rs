@@ -42,6 +42,14 @@ const REQUEST_VARIABLES: &[&str] = &[
     "$_get", "$_post", "$_request", "$_cookie", "$_server", "$_files", "$_env",
 ];
 
+/// Whether `b` starts with one of [`REQUEST_VARIABLES`] (any case).
+pub(super) fn request_variable(b: &[u8]) -> bool {
+    REQUEST_VARIABLES.iter().any(|v| {
+        b.get(..v.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(v.as_bytes()))
+    })
+}
+
 /// The longest name in [`RUNS_ITS_ARGUMENT`] and [`INCLUDES`].
 const LONGEST_CALL: usize = 12;
 
@@ -109,10 +117,7 @@ fn call(value: &str, paren: usize) -> Option<usize> {
         .strip_prefix('[')
         .map_or(arg, |a| a.trim_start_matches([' ', '\t']));
     let a = arg.as_bytes();
-    if REQUEST_VARIABLES.iter().any(|v| {
-        a.get(..v.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(v.as_bytes()))
-    }) {
+    if request_variable(a) {
         return Some(start);
     }
     let quote = *a.first()?;

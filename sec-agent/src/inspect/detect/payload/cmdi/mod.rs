@@ -96,11 +96,10 @@ pub fn check_in(value: &str, hints: Hints) -> Option<Match> {
         })
 }
 
-/// Whether a parameter name (see [`Hints::name`]) starts with a command and goes on with
-/// more words (`cat /etc/passwd`): names have no blanks otherwise.
+/// Whether a parameter name (see [`Hints::name`]) that holds a space starts with a command
+/// (`cat /etc/passwd`): names have no spaces otherwise.
 pub(super) fn may_be_split_command(name: &str) -> bool {
-    let b = name.as_bytes();
-    b.contains(&b' ') && words::word_props(b).1.kind().is_some()
+    words::word_props(name.as_bytes()).1.kind().is_some()
 }
 
 /// Whether the pipeline's byte-shape prefilter should run [`check_in`] on a value without a
@@ -119,6 +118,7 @@ pub(super) fn may_match_without_separator(value: &str, whole: bool, letters: u32
             match b.get(data) {
                 Some(b'(') => shellshock(value, data).is_some(),
                 Some(b'\\') if newline_escape_at(b, data).is_some() => true,
+                Some(b'<' | b'^') => redirect_start(value, data).is_some(),
                 Some(_) => whole && bare::may_be_command_line(value, letters),
                 None => false,
             }
@@ -167,7 +167,9 @@ fn shellshock(value: &str, data: usize) -> Option<Match> {
 /// Length of a shell separator or substitution opener at `i` (0 if none).
 fn separator(b: &[u8], i: usize) -> usize {
     match b[i] {
-        b';' | b'\n' | b'`' => 1,
+        // A carriage return ends a command line for cmd.exe and for the scripts that split
+        // lines on it; it stands for a newline in attack lists (`%0d`).
+        b';' | b'\n' | b'\r' | b'`' => 1,
         b'|' | b'&' => {
             if b.get(i + 1) == Some(&b[i]) {
                 2
@@ -184,20 +186,36 @@ fn separator(b: &[u8], i: usize) -> usize {
 /// first (`'`, `"`, `)`).
 fn data_start(b: &[u8]) -> usize {
     b.iter()
-        .position(|&c| !matches!(c, b' ' | b'\t' | b'\r' | b'\'' | b'"' | b')'))
+        .position(|&c| !matches!(c, b' ' | b'\t' | b'\'' | b'"' | b')'))
         .unwrap_or(b.len())
+}
+
+/// The end of a command right after a `<` or `^` that starts the data (at `data`):
+/// stdin redirected from nothing and cmd.exe's escape character, which attack templates
+/// put before a command (`<id`, `^whoami`); not a tag (`<dir>`, `<b>`).
+fn redirect_start(value: &str, data: usize) -> Option<usize> {
+    let b = value.as_bytes();
+    if !matches!(b.get(data), Some(b'<' | b'^')) {
+        return None;
+    }
+    let word = words::word_end(&b[data + 1..]);
+    if word == 0 || matches!(b.get(data + 1 + word), Some(b'>' | b'=')) {
+        return None;
+    }
+    words::command_at(value, data + 1, false, true)
 }
 
 /// A command after a separator or substitution that follows data (see the module
 /// documentation).
 fn separated(value: &str, data: usize) -> Option<Match> {
     let b = value.as_bytes();
-    if let Some(at) = newline_escape_at(b, data)
-        && let Some(end) = words::command_at(value, at, false, true)
+    if let Some(end) = newline_escape_at(b, data)
+        .and_then(|at| words::command_at(value, at, false, true))
+        .or_else(|| redirect_start(value, data))
     {
         return Some(Match::new("cmdi:command", value, data, end));
     }
-    if markdown::table_row(b) {
+    if b.get(data) == Some(&b'|') && markdown::table_row(b) {
         return None;
     }
     // Where the text since the previous separator and the current line start, and the
@@ -230,6 +248,10 @@ fn separated(value: &str, data: usize) -> Option<Match> {
                 i = after;
                 continue;
             }
+            // PHP's backtick operator runs its content: `` `$_GET[0]` `` is a web shell.
+            if code::request_variable(&b[at + 1..]) {
+                return Some(Match::new("cmdi:code_call", value, at, at + 16));
+            }
             (1, true, after)
         } else {
             if b[at] == b'$' && code::evaluation_probe(b, at) {
@@ -250,7 +272,18 @@ fn separated(value: &str, data: usize) -> Option<Match> {
         // left its data behind: a weak command counts with any argument (`|echo x`).
         let leading = first.is_none() && at == data;
         let lead_end = *first.get_or_insert(at);
-        if let Some(end) = words::command_at(value, at + len, substitution || leading, true) {
+        // A command the value stored in a variable and now runs (`CMD=$'id';$CMD`) is
+        // code, whatever came first.
+        let command = words::skip_blanks(&value[at + len..]);
+        if command.starts_with('$')
+            && let Some(end) = words::assigned_command(value, value.len() - command.len())
+        {
+            return Some(Match::new("cmdi:command", value, at, end));
+        }
+        // Lines of paths (a file list) are not commands: after a newline a program counts
+        // by its name (`/usr/bin/id`), not by its directory.
+        let any_path = !newline(b[at]);
+        if let Some(end) = words::command_at(value, at + len, substitution || leading, any_path) {
             if markup_before_first || lead_is_text(&value[data..lead_end]) {
                 return None; // The value starts as text: what follows is written, not injected.
             }
@@ -262,7 +295,7 @@ fn separated(value: &str, data: usize) -> Option<Match> {
             } else {
                 // A newline after a line of prose or code starts another line of it, and
                 // one after a `case` pattern (`purge)`, `*)`) a branch of a script.
-                b[at] == b'\n'
+                newline(b[at])
                     && (at != lead_end && lead_is_text(&value[line..at])
                         || value[line..at].trim_end().ends_with(')') && value[line..at].len() > 1)
             };
@@ -271,7 +304,7 @@ fn separated(value: &str, data: usize) -> Option<Match> {
             }
         }
         segment = at + len;
-        if b[at] == b'\n' {
+        if newline(b[at]) {
             line = at + 1;
         }
         i = next;
@@ -279,12 +312,17 @@ fn separated(value: &str, data: usize) -> Option<Match> {
     None
 }
 
+fn newline(c: u8) -> bool {
+    c == b'\n' || c == b'\r'
+}
+
 /// Whether the text before a separator is prose or shell code someone wrote, not the
 /// data an injection follows: three words or more, two when one is shell syntax (a flag,
 /// `$`, `[`, `=`, a quote, a parenthesis or brace: `f() {`) or the first is a command
 /// ("cd /tmp", "make -j4"); one word
-/// that is a command or keyword (`fi`, `echo`), a comment or shebang (`#`), or a variable
-/// assignment (`dir=`, `X="`), which is how a command substitution sits in a script.
+/// that is a command or keyword (`fi`, `echo`), a comment or shebang (`#`), a long option
+/// (`--quiet`, a continued command line), or a variable assignment (`dir=`, `X="`), which
+/// is how a command substitution sits in a script.
 fn lead_is_text(lead: &str) -> bool {
     let t = lead.trim_matches([' ', '\t', '\r']);
     let b = t.as_bytes();
@@ -309,7 +347,12 @@ fn lead_is_text(lead: &str) -> bool {
     let first = &t[..first_end];
     match words {
         0 => false, // The value starts with the separator.
-        1 => first.starts_with('#') || is_assignment(first) || words::is_shell_word(first),
+        1 => {
+            first.starts_with('#')
+                || first.starts_with("--")
+                || is_assignment(first)
+                || words::is_shell_word(first)
+        }
         _ => syntax || first.starts_with('#') || words::is_shell_word(first),
     }
 }

@@ -48,6 +48,19 @@ fn attacks_match() {
         "x; tac /etc/passwd",
         "x| Start-Sleep -s 5",
         "x & findstr /s password *.config",
+        "<id",
+        "^whoami",
+        "<sleep 5\\n",
+        "\rid",
+        "127.0.0.1\n\rwhoami",
+        "CMD=$'cat /etc/passwd';$CMD",
+        "FAIL||CMD=$\"id\";$CMD",
+        "a=nc&&$a -nlvp 555",
+        "<?=`$_GET[0]`?>",
+        ";/???/c?t /???/p??s??",
+        "x;w^h^o^a^m^i",
+        "a;sleep 5;",
+        "a;net user;",
     ];
     assert_eq!(missed(&attacks), Vec::<&str>::new());
 }
@@ -278,6 +291,13 @@ fn markdown_and_snippets_are_text() {
         "r'IsLabel|Ln|Log|LV_Add|LV_Delete'",
         "*)\n    echo \"called with unknown argument\" >&2\n    exit 1\n;;",
         "revert() {\n    printf >&2 'Restoring...'",
+        "<dir>old list</dir>",
+        "<b>bold</b> & <i>italic</i>",
+        "Hi,\r\nthanks for the quick reply.\r\nCheers",
+        "price;$5 off",
+        "/usr/*/share is not a path",
+        "--noheadings | sed -e 's/x$//'",
+        "/usr/local/share/xml/declaration\n/usr/local/share/xml/entities\n/usr/share/doc",
     ];
     assert_eq!(matched(&benign), vec![]);
 }
@@ -357,6 +377,12 @@ fn a_name_split_off_by_a_semicolon() {
         assert!(check_in(v, name).is_some(), "{v}");
     }
     for v in ["first name", "type of payment", "cat food", "uname"] {
-        assert!(!may_be_split_command(v) || check_in(v, name).is_none(), "{v}");
+        // The prefilter marks a name only when it holds a space and starts with a command.
+        let marked = v.contains(' ') && may_be_split_command(v);
+        let hints = Hints {
+            command_line: marked,
+            ..name
+        };
+        assert!(check_in(v, hints).is_none(), "{v}");
     }
 }

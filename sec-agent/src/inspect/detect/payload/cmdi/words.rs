@@ -332,7 +332,8 @@ pub(super) fn command_word<'b>(word: &[u8], buf: &'b mut [u8; LONGEST_COMMAND]) 
         match b {
             b'/' => (len, too_long) = (0, false),
             b'\\' if windows => (len, too_long) = (0, false),
-            b'\'' | b'"' | b'\\' => {}
+            // Quotes and backslashes are shell quoting, `^` cmd.exe's (`w^h^o^a^m^i`).
+            b'\'' | b'"' | b'\\' | b'^' => {}
             b'$' if empty_expansion(&word[i - 1..]) > 0 => i += empty_expansion(&word[i - 1..]) - 1,
             _ if len == LONGEST_COMMAND => too_long = true,
             _ => {
@@ -376,6 +377,9 @@ pub(super) fn command_at(
         };
         return found.then_some(offset + close + 1);
     }
+    if r.first() == Some(&b'$') {
+        return assigned_command(value, offset);
+    }
     // Most words after a separator are plain (`; Linux`, `& Jerry`): looked up as they are.
     let (word_len, props) = word_props(r);
     if word_len == 0 {
@@ -383,7 +387,8 @@ pub(super) fn command_at(
     }
     let mut buf = [0; LONGEST_COMMAND];
     let end = offset + word_len;
-    let system_path = ["/bin/", "/usr/", "/sbin/"].iter().any(|p| rest.starts_with(p));
+    let system_path =
+        ["/bin/", "/usr/", "/sbin/"].iter().any(|p| rest.starts_with(p)) || glob_directory(r);
     match props.kind() {
         Some(Kind::Strong) => Some(end),
         _ if any_path && system_path => Some(end),
@@ -394,6 +399,49 @@ pub(super) fn command_at(
         }
         _ => None,
     }
+}
+
+/// The end of a command that is a variable the value assigned before it
+/// (`CMD=$'id';$CMD`, `a=nc&&$a -lvp 4444`): a command stored, then run. `offset` is where
+/// the `$` is.
+pub(super) fn assigned_command(value: &str, offset: usize) -> Option<usize> {
+    let b = value.as_bytes();
+    let braced = b.get(offset + 1) == Some(&b'{');
+    let from = offset + 1 + usize::from(braced);
+    let len = b[from..]
+        .iter()
+        .take(32)
+        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_')
+        .count();
+    if len == 0 || !b[from].is_ascii_alphabetic() && b[from] != b'_' {
+        return None;
+    }
+    let name = &b[from..from + len];
+    let before = &b[..offset];
+    before
+        .windows(len + 1)
+        .enumerate()
+        .any(|(k, w)| {
+            &w[..len] == name
+                && w[len] == b'='
+                && (k == 0 || !(before[k - 1].is_ascii_alphanumeric() || before[k - 1] == b'_'))
+        })
+        .then_some(from + len)
+}
+
+/// Whether `r` starts with a directory written as a glob (`/???/`, `/b??/`, `/*/`): a
+/// filter evasion for `/bin/` (`/???/c?t /???/p??s??`); no path someone writes has one.
+fn glob_directory(r: &[u8]) -> bool {
+    let Some(rest) = r.strip_prefix(b"/") else {
+        return false;
+    };
+    let len = rest.iter().take(5).position(|&c| c == b'/');
+    len.is_some_and(|len| {
+        let dir = &rest[..len];
+        len > 0
+            && dir.iter().any(|&c| c == b'?' || c == b'*')
+            && dir.iter().all(|&c| c == b'?' || c == b'*' || c.is_ascii_lowercase())
+    })
 }
 
 /// `s` after spaces, tabs and `$IFS` / `${IFS}` (the shell's field separator, which
@@ -435,7 +483,22 @@ pub(super) fn argument_follows(word: &str, after: &str, spaced: bool) -> bool {
     if !spaced && after.len() == arg.len() {
         return false; // No white space between command and argument: part of a word.
     }
-    let token = arg.split([' ', '\t', ',']).next().unwrap_or("");
+    // The first argument runs to a blank, a comma (of a brace expansion) or an operator.
+    let token_len = arg
+        .bytes()
+        .position(|c| {
+            matches!(
+                c,
+                b' ' | b'\t' | b',' | b';' | b'|' | b'&' | b'`' | b')' | b'\n' | b'\r' | b'<' | b'>'
+            )
+        })
+        .unwrap_or(arg.len());
+    // A `\n` written out ends it too (`<sleep 5\n`); Windows paths keep their backslashes.
+    let token_len = [arg.find("\\n"), arg.find("\\r")]
+        .into_iter()
+        .flatten()
+        .fold(token_len, usize::min);
+    let token = &arg[..token_len];
     let t = token.as_bytes();
     if (t.len() > 1 && t[0] == b'-' && t[1].is_ascii_alphanumeric())
         || t.first().is_some_and(|&c| matches!(c, b'/' | b'~'))
