@@ -8,7 +8,8 @@
 
 use super::{
     super::{Match, traversal},
-    words::{self, LONGEST_COMMAND},
+    vocabulary::{self, LONGEST_COMMAND},
+    words,
 };
 
 /// What a command needs to count as a whole value.
@@ -36,7 +37,7 @@ pub(super) enum Bare {
     Windows,
 }
 
-/// The commands of each [`Bare`] class (looked up through [`words::lookup`]).
+/// The commands of each [`Bare`] class (looked up through [`vocabulary::lookup`]).
 pub(super) const CLASSES: [(Bare, &[&str]); 8] = [
     (
         Bare::Recon,
@@ -78,7 +79,7 @@ fn first_command<'b>(b: &[u8], buf: &'b mut [u8; LONGEST_COMMAND]) -> Option<(&'
         return None;
     }
     let word = words::command_word(word, buf);
-    let class = words::lookup(word).bare_class()?;
+    let class = vocabulary::lookup(word).bare_class()?;
     Some((word, CLASSES[class].0))
 }
 

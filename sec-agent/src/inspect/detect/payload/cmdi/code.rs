@@ -9,7 +9,8 @@
 
 use super::{
     super::Match,
-    words::{self, LONGEST_COMMAND},
+    vocabulary::LONGEST_COMMAND,
+    words,
 };
 
 /// Functions that run their string argument as a shell command or as code: PHP (`system`,

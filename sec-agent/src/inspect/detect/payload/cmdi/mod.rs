@@ -7,20 +7,21 @@
 //! (`git switch main && git pull`, `if [ -e "$f" ]; then`), or it sits in prose or inside
 //! Markdown code (`` ```bash ``, `` `ls -la` ``). So a separator counts only after data, and
 //! the text before the first one decides: several words, a command, a shell keyword, an
-//! assignment or a comment make the value text (see [`lead_is_text`]).
+//! assignment or a comment make the value text (see `lead_is_text`).
 //!
 //! Common English words that are also commands (`cat`, `id`, `sleep`, `curl`) only count
 //! with arguments a shell would get (a path, a flag, an address, a number), so "milk; cat
-//! food" is prose and "; cat /etc/passwd" is not (see [`words`]).
+//! food" is prose and "; cat /etc/passwd" is not (the `words` and `vocabulary` modules).
 //!
 //! Some shapes count wherever they are, since no text has them: Shellshock's function
 //! definition starting a value, code that runs a command (`system('id')`), evaluation
-//! probes (`$((7+7))`), reverse shells (see [`code`]); and a few command lines count as
-//! whole values by themselves (`whoami`, `cat /etc/passwd`, see [`bare`]).
+//! probes (`$((7+7))`), reverse shells (the `code` module); and a few command lines count as
+//! whole values by themselves (`whoami`, `cat /etc/passwd`, the `bare` module).
 
 mod bare;
 mod code;
 mod markdown;
+mod vocabulary;
 mod words;
 
 #[cfg(test)]
@@ -46,18 +47,18 @@ pub(super) fn server_side_include(value: &str) -> Option<Match> {
 /// What the caller knows of a value, so that each shape is only looked for where it can be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hints {
-    /// A whole value that is a command line counts (see [`bare`]): not in parameter names,
+    /// A whole value that is a command line counts (the `bare` module): not in parameter names,
     /// where `uname` is a name.
     pub whole: bool,
     /// The value is a parameter name, maybe split off by a `;` (`x=1;cat /etc/passwd`
     /// arrives as a pair named `cat /etc/passwd`): a command that starts it, with an
-    /// argument, counts as one after a separator (see [`may_be_split_command`]).
+    /// argument, counts as one after a separator.
     pub name: bool,
-    /// The value holds a `(` and a quote, or a `{`: it may hold code (see [`code`]).
+    /// The value holds a `(` and a quote, or a `{`: it may hold code (the `code` module).
     pub code: bool,
-    /// The value holds a `<` or `>`: it may redirect (a reverse shell, see [`code`]).
+    /// The value holds a `<` or `>`: it may redirect (a reverse shell).
     pub redirect: bool,
-    /// The value starts like a whole command line (see [`may_be_command_line`]), where
+    /// The value starts like a whole command line (or, in a name, like a command), where
     /// those count.
     pub command_line: bool,
 }

@@ -1,4 +1,4 @@
-use super::{words::*, *};
+use super::{vocabulary::*, *};
 
 fn missed<'a>(values: &[&'a str]) -> Vec<&'a str> {
     values.iter().copied().filter(|v| check(v).is_none()).collect()
