@@ -285,7 +285,10 @@ fn separated(value: &str, data: usize) -> Option<Match> {
         // by its name (`/usr/bin/id`), not by its directory.
         let any_path = !newline(b[at]);
         if let Some(end) = words::command_at(value, at + len, substitution || leading, any_path) {
-            if markup_before_first || lead_is_text(&value[data..lead_end]) {
+            let lead = &value[data..lead_end];
+            // A `case` pattern (`purge)`, `*)`) on a line of its own starts a script's branch.
+            let case_label = newline(b[lead_end]) && lead.len() > 1 && lead.trim_end().ends_with(')');
+            if markup_before_first || case_label || lead_is_text(lead) {
                 return None; // The value starts as text: what follows is written, not injected.
             }
             let written = if b[at] == b'|' && len == 1 {
@@ -295,9 +298,9 @@ fn separated(value: &str, data: usize) -> Option<Match> {
                     || alternative_follows(b, at + len)
             } else {
                 // A newline after a line of prose or code starts another line of it, and
-                // one after a `case` pattern (`purge)`, `*)`) a branch of a script.
+                // one after a `case` pattern a branch of a script.
                 newline(b[at])
-                    && (at != lead_end && lead_is_text(&value[line..at])
+                    && (lead_is_text(&value[line..at])
                         || value[line..at].trim_end().ends_with(')') && value[line..at].len() > 1)
             };
             if !written {

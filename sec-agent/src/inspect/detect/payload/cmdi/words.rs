@@ -248,7 +248,11 @@ pub(super) fn skip_blanks(s: &str) -> &str {
 /// or a subcommand for `net` and `reg`. `spaced`: the arguments are separated from the
 /// word already (by the comma of a brace expansion).
 pub(super) fn argument_follows(word: &str, after: &str, spaced: bool) -> bool {
-    let after = after.strip_prefix(',').unwrap_or(after);
+    // In a brace expansion a comma stands for the space (`{cat,/etc/passwd}`).
+    let after = match spaced {
+        true => after.strip_prefix(',').unwrap_or(after),
+        false => after,
+    };
     let arg = skip_blanks(after);
     let Some(&first) = arg.as_bytes().first() else {
         return after.is_empty(); // `;id` at the very end, not "; id " with trailing prose.
