@@ -1,8 +1,9 @@
 //! OS command injection: a value that breaks out into a shell.
 //!
 //! An injection starts the value with a separator or substitution (`;id`, `| cat
-//! /etc/passwd`, `$(whoami)`, a newline), maybe after the quotes it breaks out of (`';id`),
-//! or follows one token of data with one (`127.0.0.1; cat /etc/passwd`, `x`id``). A command
+//! /etc/passwd`, `$(whoami)`, a newline or carriage return, the `<` and `^` of attack
+//! templates), maybe after the quotes it breaks out of (`';id`), or follows one token of
+//! data with one (`127.0.0.1; cat /etc/passwd`, `x`id``). A command
 //! someone writes about is different: the whole value is a command line or a script
 //! (`git switch main && git pull`, `if [ -e "$f" ]; then`), or it sits in prose or inside
 //! Markdown code (`` ```bash ``, `` `ls -la` ``). So a separator counts only after data, and
@@ -15,8 +16,13 @@
 //!
 //! Some shapes count wherever they are, since no text has them: Shellshock's function
 //! definition starting a value, code that runs a command (`system('id')`), evaluation
-//! probes (`$((7+7))`), reverse shells (the `code` module); and a few command lines count as
-//! whole values by themselves (`whoami`, `cat /etc/passwd`, the `bare` module).
+//! probes (`$((7+7))`), reverse shells (the `code` module), a command stored in a variable
+//! and run (`CMD=$'id';$CMD`); and a few command lines count as whole values by themselves
+//! (`whoami`, `cat /etc/passwd`, the `bare` module).
+//!
+//! Known gaps, left for text's sake: a snippet that starts with a separator (a continued
+//! line, `| sed ...`) reads as an injection, and an injection after several words of data
+//! (`red shoes and socks; id`) or inside Markdown code (`` ```;id``` ``) reads as text.
 
 mod bare;
 mod code;
