@@ -25,7 +25,14 @@ const METADATA_HOSTS: &[&str] = &[
 pub fn check(value: &str) -> Option<Match> {
     let lower = value.trim().to_ascii_lowercase();
     let offset = value.len() - value.trim_start().len();
-    if let Some(s) = DANGEROUS_SCHEMES.iter().find(|s| lower.starts_with(*s)) {
+    // `file:` followed by white space is a label (`file:     ELF 32-bit`), not a URL.
+    if let Some(s) = DANGEROUS_SCHEMES.iter().find(|s| {
+        lower.starts_with(*s)
+            && lower[s.len()..]
+                .bytes()
+                .next()
+                .is_some_and(|c| !c.is_ascii_whitespace())
+    }) {
         return Some(Match::new(
             "ssrf:scheme",
             value,
@@ -44,7 +51,7 @@ pub fn check(value: &str) -> Option<Match> {
             .rposition(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
             .map_or(0, |i| i + 1);
         let scheme = &lower[scheme_start..sep];
-        if scheme.is_empty() {
+        if scheme.is_empty() || in_prose(&lower, scheme_start) {
             continue;
         }
         if DANGEROUS_SCHEMES
@@ -86,6 +93,19 @@ pub fn check(value: &str) -> Option<Match> {
         }
     }
     None
+}
+
+/// Whether the URL starting at `start` is written in text rather than passed as a value:
+/// after white space (or a parenthesis opened after white space) with words before it, as
+/// in "When I paste http://localhost:8080/admin ..." or a build log's
+/// `Compiling x v0.1.0 (file:///projects/x)`. A URL an application fetches is the value,
+/// or follows `=`, a quote, `@` or other markup (`url=http://127.0.0.1/`, `"http://..."`).
+fn in_prose(lower: &str, start: usize) -> bool {
+    let before = lower[..start].strip_suffix('(').unwrap_or(&lower[..start]);
+    before.ends_with(|c: char| c.is_whitespace())
+        && before
+            .split_whitespace()
+            .any(|w| w.len() > 1 && w.bytes().all(|c| c.is_ascii_alphabetic()))
 }
 
 /// Host part of an authority: no user info, no port, no brackets.
@@ -175,6 +195,28 @@ fn loose_ipv4(host: &str) -> Option<Ipv4Addr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_written_in_text_are_not_fetched_ones() {
+        for b in [
+            "When I paste http://localhost:8080/admin into the browser it just spins",
+            "Our proxy blocks http://192.168.1.1/; which domains must we allow?",
+            "   Compiling rectangles v0.1.0 (file:///projects/rectangles)",
+            "file:     ELF 32-bit LSB executable",
+            "file: path.resolve(String(p.cwd), file.slice(1)),",
+        ] {
+            assert_eq!(check(b), None, "{b}");
+        }
+        for a in [
+            "http://127.0.0.1/admin",
+            "  http://169.254.169.254/latest/meta-data/",
+            "url=file:///etc/passwd",
+            "x\"><img src=\"http://localhost/",
+            "1 http://127.0.0.1:22",
+        ] {
+            assert!(check(a).is_some(), "{a}");
+        }
+    }
 
     #[test]
     fn attacks_match() {
