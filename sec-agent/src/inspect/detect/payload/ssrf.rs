@@ -19,6 +19,8 @@ const METADATA_HOSTS: &[&str] = &[
     "instance-data",
     "instance-data.ec2.internal",
     "metadata.azure.internal",
+    "ip6-localhost",
+    "ip6-loopback",
 ];
 
 /// Checks one decoded value.
@@ -125,6 +127,15 @@ fn internal_host(host: &str) -> bool {
     if host == "localhost" || host.ends_with(".localhost") || METADATA_HOSTS.contains(&host) {
         return true;
     }
+    // `example.com.127.0.0.1`: a name whose last labels are an internal address.
+    let labels: Vec<&str> = host.rsplitn(5, '.').collect();
+    if labels.len() == 5
+        && let Ok(v4) = format!("{}.{}.{}.{}", labels[3], labels[2], labels[1], labels[0])
+            .parse::<Ipv4Addr>()
+        && internal_v4(v4)
+    {
+        return true;
+    }
     // Wildcard-DNS names that resolve to the address they spell (127.0.0.1.nip.io).
     if ["nip.io", "sslip.io", "xip.io", "localtest.me"]
         .iter()
@@ -134,7 +145,7 @@ fn internal_host(host: &str) -> bool {
         return true;
     }
     if let Some(v4) = loose_ipv4(host) {
-        return internal_v4(v4);
+        return internal_disguised(host, v4);
     }
     if let Ok(v6) = host.parse::<Ipv6Addr>() {
         if let Some(v4) = v6.to_ipv4_mapped() {
@@ -149,11 +160,23 @@ fn internal_host(host: &str) -> bool {
     false
 }
 
+/// Addresses only the server itself or its cloud reaches: loopback, `0.0.0.0`,
+/// link-local (AWS, GCP and Azure metadata at 169.254.169.254), Alibaba's metadata at
+/// 100.100.100.200 and Oracle Cloud's at 192.0.0.192. Private networks (RFC 1918) are
+/// where intranet webhooks live: they count only when spelled as no one spells an
+/// address ([`internal_disguised`]).
 fn internal_v4(ip: Ipv4Addr) -> bool {
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_link_local()
         || ip == Ipv4Addr::new(100, 100, 100, 200)
+        || ip == Ipv4Addr::new(192, 0, 0, 192)
+}
+
+/// [`internal_v4`], or a private address, for a host that spells its address in a form
+/// no one writes by hand (`3232235521`, `0xc0a80101`, `0300.0250.0.1`): a filter bypass.
+fn internal_disguised(host: &str, ip: Ipv4Addr) -> bool {
+    internal_v4(ip) || ip.is_private() && host.parse::<Ipv4Addr>().is_err()
 }
 
 /// `inet_aton` parsing: 1 to 4 parts, each decimal, `0x` hex or `0` octal; the last part
@@ -186,6 +209,13 @@ fn loose_ipv4(host: &str) -> Option<Ipv4Addr> {
         value |= n << (24 - 8 * i);
     }
     let last_bits = 32 - 8 * head.len();
+    // A single number wider than 32 bits (`7147006462`, `0x41414141a9fea9fe`) is cut to
+    // its low 32 bits by the parsers SSRF filters are bypassed with.
+    let last = if head.is_empty() {
+        &(*last & 0xffff_ffff)
+    } else {
+        last
+    };
     if *last >= 1u64 << last_bits {
         return None;
     }
@@ -228,6 +258,14 @@ mod tests {
             "https://user:pass@127.0.0.1/",
             "http://2130706433/",
             "http://0x7f000001/",
+            "http://3232235521/",
+            "http://0xc0a80101",
+            "http://7147006462",
+            "http://0x41414141A9FEA9FE",
+            "http://ip6-localhost",
+            "http://example.com.127.0.0.1",
+            "http://192.0.0.192/latest/",
+            "http://0300.0250.0.1/",
             "http://0177.0.0.1/",
             "http://127.1/",
             "http://0.0.0.0:8080",
