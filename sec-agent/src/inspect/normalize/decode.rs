@@ -107,15 +107,21 @@ pub fn decode_checked(input: &[u8], plus_is_space: bool) -> (Cow<'_, str>, bool)
     match percent_decode(input, plus_is_space) {
         Cow::Borrowed(b) => (text(b), false),
         Cow::Owned(v) => match String::from_utf8(v) {
-            Ok(s) if !s.contains('\0') => (Cow::Owned(s), evasive(input)),
-            Ok(s) => (Cow::Owned(s.replace('\0', "")), evasive(input)),
+            // An evasive escape hidden under one more round of encoding (`%252%25f` is
+            // `%2%f` once decoded) shows in what the rounds leave.
+            Ok(s) if !s.contains('\0') => {
+                let e = evasive(input) || evasive(s.as_bytes());
+                (Cow::Owned(s), e)
+            }
+            Ok(s) => {
+                let e = evasive(input) || evasive(s.as_bytes());
+                (Cow::Owned(s.replace('\0', "")), e)
+            }
             Err(e) => {
                 let folded = fold_overlong(e.as_bytes());
                 let overlong = matches!(folded, Cow::Owned(_));
-                (
-                    Cow::Owned(text(&folded).into_owned()),
-                    overlong || evasive(input),
-                )
+                let suspect = overlong || evasive(input) || evasive(&folded);
+                (Cow::Owned(text(&folded).into_owned()), suspect)
             }
         },
     }
@@ -141,6 +147,9 @@ pub fn evasive(input: &[u8]) -> bool {
                     .is_some_and(|h| h < 8)
                 && hexd(i + 5))
             || input.get(i + 1..i + 5).is_some_and(|d| d == b"2525")
+            || at(i + 1, b'u')
+                && (0..4).all(|k| hexd(i + 2 + k))
+                && pua_or_fullwidth(&input[i + 2..i + 6])
     };
     // From `%` to `%`: most values have a few.
     let mut from = 0;
@@ -151,6 +160,16 @@ pub fn evasive(input: &[u8]) -> bool {
         from += p + 1;
     }
     false
+}
+
+/// Whether four hex digits name a private-use (U+E000 to U+F8FF) or halfwidth and
+/// fullwidth form (U+FF00 to U+FFEF) code point: text never holds the first, and `%u`
+/// escapes of the second are CRS's "full/half width abuse" (rule 920260).
+fn pua_or_fullwidth(digits: &[u8]) -> bool {
+    let v = digits
+        .iter()
+        .fold(0u32, |v, &d| v * 16 + u32::from(hex(d).unwrap_or(0)));
+    (0xE000..=0xF8FF).contains(&v) || (0xFF00..=0xFFEF).contains(&v)
 }
 
 /// Invalid UTF-8 with overlong forms decoded to the characters they spell: `C0 AF` is `/`,

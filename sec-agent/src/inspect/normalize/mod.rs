@@ -446,7 +446,9 @@ impl Builder {
 pub fn compatible(s: &str) -> Cow<'_, str> {
     use unicode_normalization::UnicodeNormalization as _;
     let lookalike = |c: char| match c {
-        '\u{2215}' | '\u{2044}' | '\u{29F8}' => '/',
+        // U+EFC8 and U+F025 are private-use code points that IIS's `%u` decoding turned
+        // into `/` (the dotdotpwn "Unicode" traversal set).
+        '\u{2215}' | '\u{2044}' | '\u{29F8}' | '\u{EFC8}' | '\u{F025}' => '/',
         '\u{2216}' | '\u{29F9}' => '\\',
         c => c,
     };
