@@ -193,10 +193,38 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
         {
             continue;
         }
-        // 1. Tautology or boolean probe: `' OR 1=1`, `1 AND 2>1`, `' OR 'a'='a`, `' OR 1--`.
         // After a number that ends a comparison (`5 > 3 and 2 < 4`) a boolean chains
         // comparisons, as prose and arithmetic do; an injection's starts from the value.
+        // 1a. A boolean and a comparison of a literal with itself (`AND 7300=7300`,
+        // `OR x=x`, `or 'a'='a`): sqlmap's boolean templates, wherever they start.
         let chained = i >= 2 && t[i - 1].kind == Kind::Num && is_cmp(&t[i - 2]);
+        if is_boolean(tok)
+            && !chained
+            && (i == 0 || ends_value(&t[i - 1]) || is_ctx_close(&t[i - 1]))
+            && let (Some(a), Some(op), Some(b)) = (at(i + 1), at(i + 2), at(i + 3))
+            && op.is(kw!("=", "like"))
+            && matches!(a.kind, Kind::Num | Kind::Str { closed: true, .. } | Kind::Word)
+            && a.kind == b.kind
+            && a.kw == vocabulary::NOT_IN_VOCABULARY
+            && value[a.start..a.end].eq_ignore_ascii_case(&value[b.start..b.end])
+        {
+            return Some(("sqli:tautology", i, i + 3));
+        }
+        // 1b. A parenthesised expression with the rest commented out (`( 1 OR COS ( 'b') )
+        // --`, `(1) OR (1=1)#`): the value is SQL from its first byte to the comment.
+        if tok.kind == Kind::LParen
+            && i == 0
+            && n >= 4
+            && t[n - 1].kind == Kind::Comment
+            && truncates(&t[n - 1], value)
+            && matching_paren(t, 0).is_some_and(|c| c + 2 >= n - 1)
+            && t[1..n - 1]
+                .iter()
+                .any(|x| is_boolean(x) || is_cmp(x) || x.kind == Kind::Op || x.kw != vocabulary::NOT_IN_VOCABULARY)
+        {
+            return Some(("sqli:expression", 0, n - 1));
+        }
+        // 1. Tautology or boolean probe: `' OR 1=1`, `1 AND 2>1`, `' OR 'a'='a`, `' OR 1--`.
         if is_boolean(tok)
             && i > 0
             && !chained
@@ -315,16 +343,16 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
             && i == 0
             && value.len() <= prefilter::MAX_QUOTE_PROBE
             && closes_a_word(tok, value)
-            && closes_a_word(&t[n - 1], value)
-            && opens_the_same_quote(tok, &t[n - 1], value)
+            && (closes_a_word(&t[n - 1], value) && opens_the_same_quote(tok, &t[n - 1], value)
+                || t[n - 1].kind == Kind::Comment
+                    && n >= 3
+                    && truncates(&t[n - 1], value)
+                    && !is_boolean(&t[1]))
             && n <= 6
             && at(1).is_some_and(|o| o.kind == Kind::Op || is_boolean(o) || is_cmp(o) || o.is(kw!("div")))
             && matches!(
                 t[n - 1].kind,
-                Kind::Str {
-                    closed: false,
-                    ..
-                }
+                Kind::Str { closed: false, .. } | Kind::Comment
             )
             && t[1..n - 1].iter().all(|x| !matches!(x.kind, Kind::Word) || x.kw != vocabulary::NOT_IN_VOCABULARY)
         {
@@ -364,15 +392,14 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
         {
             return Some(("sqli:subquery", i, i + 1));
         }
-        // 7. Column-count probing: `1 ORDER BY 5--`, `' GROUP BY 2#`.
+        // 7. Column-count probing: `1 ORDER BY 5--`, `' GROUP BY 2#`, ` ORDER BY 23 `.
         if tok.is(kw!("order", "group"))
-            && i > 0
-            && (is_ctx_close(&t[i - 1]) || t[i - 1].kind == Kind::Num)
+            && (i == 0 || is_ctx_close(&t[i - 1]) || t[i - 1].kind == Kind::Num)
             && at(i + 1).is_some_and(|b| b.is(kw!("by")))
             && at(i + 2).is_some_and(|c| c.kind == Kind::Num)
             && at(i + 3).is_none_or(|e| matches!(e.kind, Kind::Comment | Kind::Semi))
         {
-            return Some(("sqli:order_by_probe", i - 1, i + 2));
+            return Some(("sqli:order_by_probe", i.saturating_sub(1), i + 2));
         }
     }
     None
@@ -506,6 +533,11 @@ mod tests {
             "aa'|!'aa",
             "' REGEXP '",
             "AnD SLEEP(5)#",
+            " AND 7300=7300 AND ('pKlZ'='pKlZ",
+            " OR x=x-- ",
+            " ( 1 OR COS ( BINARY ( 'b')) )  --",
+            " ORDER BY 23-- ",
+            "'=0-- ",
         ];
         let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
         // UN/**/ION with the comment inside the keyword is not valid SQL and is not an attack.
@@ -554,6 +586,9 @@ mod tests {
             "MISTERGLAS.DK'*'''''''''''''''''''''''''''''''''",
             "5 > 3 and 2 < 4",
             "if 10 > 3 or 2 = 2 then",
+            "and 5 = 3 + 2, or so they say",
+            "(see above) -- John",
+            "order by 4 pm",
         ];
         for b in benign {
             assert_eq!(check(b), None, "{b}");

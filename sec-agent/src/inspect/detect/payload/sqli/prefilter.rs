@@ -137,7 +137,8 @@ fn value_ends_before(b: &[u8], start: usize) -> bool {
         p -= 1;
     }
     let Some(&c) = p.checked_sub(1).map(|q| &b[q]) else {
-        return false; // Nothing before it: no token before it in any context.
+        // Nothing before it: rules 1a and 7 start from a boolean or `order` there.
+        return true;
     };
     match c {
         b')' | b'\'' | b'"' | b'/' | b'!' => true,
