@@ -36,6 +36,8 @@ pub(super) const PERCENT: u64 = 1 << 39;
 pub(super) const NONASCII: u64 = 1 << 40;
 /// A `[`: `a[$ne]`, `__proto__[x]`, `[[${...}]]`.
 pub(super) const BRACKET: u64 = 1 << 41;
+/// An `=`: an attribute (`onmouseover=alert(1)`).
+pub(super) const EQUALS: u64 = 1 << 42;
 /// A `>`: shell redirections (with [`LT`]).
 pub(super) const GT: u64 = 1 << 42;
 /// Set by [`Shape::at`], not by a byte: the value starts like a Shellshock definition, a
@@ -115,6 +117,7 @@ static BYTE_SHAPE: [u64; 256] = {
     t[b'!' as usize] = BANG;
     t[b'%' as usize] = PERCENT;
     t[b'[' as usize] = BRACKET;
+    t[b'=' as usize] |= EQUALS;
     t[b'>' as usize] |= GT;
     t[b' ' as usize] = SPACE;
     let mut c = 0;
@@ -234,7 +237,13 @@ impl Shape {
             Checker::Sqli => {
                 self.has(SQL) || self.has_sql_keyword_letters() && has_sql_keyword(value)
             }
-            Checker::Xss => self.has(LT | COLON | QUOTE),
+            // Tags, schemes, quotes to break out of, or a call (`alert(1)`,
+            // `onmouseover=alert(1)`).
+            Checker::Xss => {
+                self.has(LT | COLON | QUOTE)
+                    || self.has(PAREN)
+                        && (self.has(EQUALS) || SINK_LETTERS.iter().fold(false, |any, &m| any | (self.0 & m == m)))
+            }
             // Separators and substitutions; otherwise a directive, code, or a value that
             // starts like Shellshock or a command line.
             Checker::Cmdi => {
@@ -285,6 +294,15 @@ pub(super) const MARKED: u64 = BRACE | BANG | DOLLAR | NEWLINE | LT;
 /// letters of a keyword-only shape, is skipped whole (see [`Shape::inert`]).
 const ACTIVE: u64 = QUOTE | LT | COLON | SHELL | SLASH | SQL | DOT | UNDERSCORE | BRACE
     | DOLLAR | NEWLINE | PAREN | BANG | PERCENT | NONASCII | BRACKET | CMDI_START;
+
+/// The letters of the sinks a call without quotes or tags reaches (`alert(1)`,
+/// `eval(location.hash)`).
+const SINK_LETTERS: [u64; 4] = [
+    word_shape(b"alert"),
+    word_shape(b"prompt"),
+    word_shape(b"confirm"),
+    word_shape(b"eval"),
+];
 
 /// The letters of `constructor` and `prototype`.
 const PROTOTYPE_LETTERS: u64 = word_shape(b"constructorprototype");

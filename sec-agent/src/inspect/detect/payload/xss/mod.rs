@@ -10,7 +10,7 @@ use super::Match;
 /// Tags that run code or change how the page loads, whatever their attributes.
 const DANGEROUS_TAGS: &[&str] = &[
     "script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "import",
-    "isindex", "listener", "handler",
+    "isindex", "listener", "handler", "layer", "ilayer", "bgsound",
 ];
 
 /// Attributes whose value is a URL that may carry a `javascript:` scheme.
@@ -105,7 +105,15 @@ fn check_lower(value: &str, lower: &str) -> Option<Match> {
     if let Some((s, e)) = script_breakout(lower) {
         return Some(Match::new("xss:script_breakout", value, s, e));
     }
-    if let Some((s, e)) = script::tagless_call(lower) {
+    // Both need a call: `(` or a tagged template's backtick.
+    let calls = lower.contains('(') || lower.contains('`');
+    if calls
+        && lower.contains('=')
+        && let Some((s, e)) = script::bare_handler(lower)
+    {
+        return Some(Match::new("xss:attribute_breakout", value, s, e));
+    }
+    if calls && let Some((s, e)) = script::tagless_call(lower) {
         return Some(Match::new("xss:script_call", value, s, e));
     }
     if let Some((s, e)) = script_url_inside(lower) {
@@ -238,6 +246,10 @@ fn dangerous_attribute(attrs: &str, tag: &str) -> Option<(usize, usize)> {
             if URL_ATTRIBUTES.contains(&name) && script_scheme_at_start(value).is_some() {
                 return Some((name_start, ve));
             }
+            // IE data binding renders a bound field as HTML.
+            if matches!(name, "datasrc" | "dataformatas") {
+                return Some((name_start, ve));
+            }
             if name == "srcdoc" && value.contains('<') {
                 return Some((name_start, ve));
             }
@@ -283,15 +295,23 @@ fn loose_handler(attrs: &str) -> Option<usize> {
 }
 
 fn dangerous_css(css: &str) -> bool {
-    [
+    const SHAPES: [&str; 6] = [
         "expression(",
         "javascript:",
         "behavior:",
         "-moz-binding",
+        "binding:",
         "@import",
-    ]
-    .iter()
-    .any(|p| css.contains(p))
+    ];
+    if SHAPES.iter().any(|p| css.contains(p)) {
+        return true;
+    }
+    // CSS escapes (`\65 xpression(`, `-\mo\z-binding`) and comments spell the same
+    // properties (CSS Syntax Level 3, 4.3.7).
+    (css.contains('\\') || css.contains("/*")) && {
+        let plain = script::unescape_css(css);
+        SHAPES.iter().any(|p| plain.contains(p))
+    }
 }
 
 /// Start of a `javascript:`/`vbscript:`/`data:text/html` URL at the start of `lower`,

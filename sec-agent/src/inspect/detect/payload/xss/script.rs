@@ -41,6 +41,22 @@ const GLOBALS: &[&str] = &["top", "window", "self", "parent", "this", "globalthi
 /// The start and end of a sink call in `lower` (ASCII-lowercased), if any.
 pub(super) fn tagless_call(lower: &str) -> Option<(usize, usize)> {
     let b = lower.as_bytes();
+    // `a=eval;b=alert;a(b(1))`: a sink taken as a value, to be called under another name.
+    for eq in (0..b.len()).filter(|&i| b[i] == b'=') {
+        let rest = &lower[eq + 1..];
+        let alias_start = b[..eq]
+            .iter()
+            .rposition(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$'))
+            .map_or(0, |p| p + 1);
+        let alias = &lower[alias_start..eq];
+        if !alias.is_empty()
+            && let Some(sink) = DIALOGS.iter().chain(["eval"].iter()).find(|s| rest.starts_with(*s))
+            && matches!(rest.as_bytes().get(sink.len()), Some(b';' | b','))
+            && rest[sink.len()..].contains(&format!("{alias}("))
+        {
+            return Some((alias_start, (eq + 1 + sink.len()).min(b.len())));
+        }
+    }
     for (i, _) in lower.match_indices(['(', '`', '[']) {
         match b[i] {
             b'(' | b'`' => {
@@ -98,7 +114,17 @@ fn sink_before(b: &[u8], open: usize) -> Option<usize> {
         return proof_argument(arg, b[open] == b'`').then_some(name_start);
     }
     if is(EVALUATORS) {
-        let arg = &arg[..arg.len().min(80)];
+        // The call's own arguments, up to its closing parenthesis.
+        let mut depth = 1usize;
+        let close = arg.iter().take(120).position(|&c| {
+            match c {
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                _ => {}
+            }
+            depth == 0
+        });
+        let arg = &arg[..close.unwrap_or(arg.len().min(80))];
         let tainted = TAINTED
             .iter()
             .any(|t| arg.windows(t.len()).any(|w| w == t.as_bytes()));
@@ -141,6 +167,76 @@ fn obfuscated_member(b: &[u8], open: usize) -> Option<usize> {
         || key.windows(7).any(|w| w == b".source")
         || key.windows(9).any(|w| w == b"tostring(");
     (assembled && b.get(close + 1) == Some(&b'(')).then_some(close + 2)
+}
+
+/// DOM event handler attributes an injection into an unquoted attribute uses (HTML
+/// Living Standard, "Event handlers on elements"): the common ones, so that prose with a
+/// word starting in `on` and an `=` stays clean.
+const EVENTS: &[&str] = &[
+    "error", "load", "mouseover", "mouseout", "mouseenter", "mousemove", "mousedown",
+    "mouseup", "click", "dblclick", "focus", "focusin", "blur", "keydown", "keyup",
+    "keypress", "change", "input", "submit", "toggle", "pageshow", "hashchange", "resize",
+    "scroll", "animationstart", "animationend", "transitionend", "begin", "end", "unload",
+    "beforeunload", "wheel", "pointerover", "pointerdown", "contextmenu", "copy", "paste",
+    "select", "drag", "drop", "play", "loadstart", "canplay", "message", "readystatechange",
+];
+
+/// An event handler written without its tag (` onerror=alert(1)>`,
+/// `onmouseover=alert(1);`): a value that breaks into an unquoted attribute. The handler
+/// starts the value or follows white space, a quote or a slash, and its code calls
+/// something.
+pub(super) fn bare_handler(lower: &str) -> Option<(usize, usize)> {
+    let b = lower.as_bytes();
+    for at in (0..b.len().saturating_sub(2)).filter(|&i| b[i] == b'o' && b[i + 1] == b'n') {
+        if at > 0 && !matches!(b[at - 1], b' ' | b'\t' | b'\n' | b'"' | b'\'' | b'/' | b'`') {
+            continue;
+        }
+        let name_len = b[at + 2..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
+        let name = &lower[at + 2..at + 2 + name_len];
+        if !EVENTS.contains(&name) {
+            continue;
+        }
+        let rest = lower[at + 2 + name_len..].trim_start();
+        let Some(code) = rest.strip_prefix('=') else {
+            continue;
+        };
+        if code.bytes().take(80).any(|c| matches!(c, b'(' | b'`')) {
+            return Some((at, (at + 2 + name_len + 16).min(b.len())));
+        }
+    }
+    None
+}
+
+/// `css` with CSS escapes decoded (`\\75` and `\\000075 ` are `u`, `\\m` is `m`) and
+/// comments removed.
+pub(super) fn unescape_css(css: &str) -> String {
+    let b = css.as_bytes();
+    let mut out = String::with_capacity(css.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            i = css[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2);
+            continue;
+        }
+        if b[i] == b'\\' && i + 1 < b.len() {
+            let n = b[i + 1..].iter().take(6).take_while(|c| c.is_ascii_hexdigit()).count();
+            if n > 0 {
+                let v = u32::from_str_radix(&css[i + 1..i + 1 + n], 16).unwrap_or(0xfffd);
+                out.push(char::from_u32(v).unwrap_or('\u{fffd}').to_ascii_lowercase());
+                i += 1 + n;
+                if b.get(i).is_some_and(u8::is_ascii_whitespace) {
+                    i += 1;
+                }
+                continue;
+            }
+            i += 1;
+            continue;
+        }
+        let ch = css[i..].chars().next().unwrap_or('\u{fffd}');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
 }
 
 /// `lower` with JavaScript string escapes decoded (`\x65`, `\u0065`, `\u{65}`, octal
@@ -197,6 +293,19 @@ fn escape(rest: &[u8]) -> (Option<u32>, usize) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn bare_handlers_and_escaped_css() {
+        for a in [" onerror=alert(1)>", "onmouseover=alert(1);", "x\" onfocus=prompt`1`"] {
+            assert!(bare_handler(a).is_some(), "{a}");
+        }
+        for b in ["once=twice (really)", "turn on=off (switch)", "onerror=retry"] {
+            assert!(bare_handler(b).is_none(), "{b}");
+        }
+        assert!(unescape_css("-\\mo\\z-b\\i\\nding").contains("-moz-binding"));
+        assert!(unescape_css("\\65 xpression(").contains("expression("));
+        assert!(unescape_css("x:expr/*xss*/ession(").contains("expression("));
+    }
+
     fn hit(v: &str) -> bool {
         let lower = v.to_ascii_lowercase();
         let mut un = String::new();
@@ -221,6 +330,7 @@ mod tests {
             "setTimeout('alert(1)')",
             "\\u0061lert(1)",
             "eval(atob('YWxlcnQoMSk='))",
+            "a=1;a=eval;b=alert;a(b(11));//",
         ] {
             assert!(hit(a), "{a}");
         }
@@ -239,6 +349,7 @@ mod tests {
             "print(\"hello\") in Python",
             "window.open(url)",
             "C:\\x64\\bin",
+            "mode=alert; level=2",
         ] {
             assert!(!hit(b), "{b}");
         }
