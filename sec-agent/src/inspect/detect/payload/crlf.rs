@@ -69,8 +69,9 @@ pub fn check(value: &str) -> Option<Match> {
             j += n;
             breaks += 1;
         }
-        let after = &b[j..];
-        let line = after.trim_ascii_start();
+        // An indented line continues the one before it (obs-fold, RFC 9112 5.2) or is
+        // code (`\n    location: String::from(...)`): a header starts at the margin.
+        let line = &b[j..];
         if header_line(line) {
             return Some(Match::new("crlf:header", value, start, j + 24));
         }
@@ -121,7 +122,6 @@ mod tests {
             "en\r\n\r\n<html><script>alert(1)</script></html>",
             "\r\nHTTP/1.1 200 OK\r\nContent-Type: text/html",
             "嘊嘍Set-Cookie:crlf=injection",
-            "\r\n Content-Length: 0",
             "\rRefresh: 0; url=http://evil.example",
             "foo\r\nX-Forwarded-For: 127.0.0.1",
         ] {
@@ -138,6 +138,7 @@ mod tests {
             "<p>one</p>\r\n\r\n<p>two</p>",
             "line one\n\nline two",
             "嘊 is a character",
+            "let article = Article {\n        location: String::from(\"Pittsburgh\"),\n    };",
         ] {
             assert_eq!(check(b), None, "{b:?}");
         }

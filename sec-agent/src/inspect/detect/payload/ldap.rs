@@ -17,7 +17,9 @@ pub fn check(value: &str) -> Option<Match> {
         }
         let closes_before = b[..i].iter().rev().find(|c| !c.is_ascii_whitespace()) == Some(&b')');
         let composes = matches!(b.get(i + 1), Some(b'&' | b'|' | b'!'))
-            && (matches!(b.get(i + 2), Some(b'(' | b')')) || filter_item(&b[i + 2..]));
+            && (b.get(i + 2) == Some(&b')')
+                || b.get(i + 2) == Some(&b'(') && filter_item(&b[i + 3..])
+                || filter_item(&b[i + 2..]));
         if composes && (closes_before || i > 0) {
             return Some(Match::new("ldap:filter", value, i, i + 3));
         }
@@ -38,7 +40,13 @@ fn filter_item(rest: &[u8]) -> bool {
     if name == 0 || !rest[0].is_ascii_alphanumeric() {
         return false;
     }
-    matches!(&rest[name..], [b'=', ..] | [b'>' | b'<' | b'~', b'=', ..])
+    // Filter values are not quoted (RFC 4515): `errors="replace"` is a keyword argument.
+    let value = match &rest[name..] {
+        [b'=', v @ ..] => v,
+        [b'>' | b'<' | b'~', b'=', v @ ..] => v,
+        _ => return false,
+    };
+    !matches!(value.first(), Some(b'"' | b'\'' | b'='))
 }
 
 #[cfg(test)]
@@ -69,6 +77,8 @@ mod tests {
             "(555) 123-4567",
             "Mozilla/5.0 (X11; Linux x86_64) (KHTML, like Gecko)",
             "smile :) (really)",
+            "codecs.getincrementaldecoder(r.encoding)(errors=\"replace\")",
+            "if (!('navigator' in globalThis)) {",
         ] {
             assert_eq!(check(b), None, "{b}");
         }

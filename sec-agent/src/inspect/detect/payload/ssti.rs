@@ -149,7 +149,7 @@ fn judge(open: &str, body: &[u8], closed: bool) -> Option<&'static str> {
     {
         return Some("ssti:probe");
     }
-    if dunder(body) || reaches(body) && has_call_or_member(body) {
+    if dunder(body) || has_call_or_member(body) {
         return Some("ssti:expression");
     }
     None
@@ -209,9 +209,24 @@ fn reaches(body: &[u8]) -> bool {
     identifiers(body).any(|w| is_one_of(w, REACHING))
 }
 
-/// A call or a member access: what turns a reaching name into a use of it.
+/// Whether a reaching name is used: called, indexed or a member taken of it
+/// (`popen('id')`, `lipsum.__globals__`), or reached as a member (`x.popen`). A Rust
+/// macro body (`{{ calculate! { eval $e } }}`) names `eval` without using it.
 fn has_call_or_member(body: &[u8]) -> bool {
-    body.iter().any(|c| matches!(c, b'(' | b'.' | b'[' | b'|'))
+    let mut at = 0;
+    for word in body.split(|c| !(c.is_ascii_alphanumeric() || *c == b'_')) {
+        let start = at;
+        at += word.len() + 1;
+        if word.is_empty() || !is_one_of(word, REACHING) {
+            continue;
+        }
+        let after = body.get(start + word.len()).copied();
+        let before = start.checked_sub(1).map(|i| body[i]);
+        if matches!(after, Some(b'(' | b'.' | b'[' | b'|' | b'\'' | b'"')) || before == Some(b'.') {
+            return true;
+        }
+    }
+    false
 }
 
 fn identifiers(body: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -272,6 +287,7 @@ mod tests {
     fn placeholders_and_prose_do_not() {
         for b in [
             "Hello {{name}}",
+            "macro_rules! m {\n    (eval $e:expr) => {{\n        calculate! { eval $e }\n    }};\n}",
             "Dear {{ user.first_name }},",
             "Total: ${price}",
             "echo ${HOME}/bin",

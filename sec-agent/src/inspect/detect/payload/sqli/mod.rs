@@ -39,7 +39,7 @@ pub fn check(value: &str) -> Option<Match> {
 
 /// [`check`], tokenising into `scratch`.
 pub fn check_with(value: &str, scratch: &mut Scratch) -> Option<Match> {
-    if value.len() < 3 || !may_match(value.as_bytes()) {
+    if value.len() < 3 || !may_match(value.as_bytes()) || sql_script(value) {
         return None;
     }
     for ctx in [Context::Bare, Context::Single, Context::Double] {
@@ -56,6 +56,24 @@ pub fn check_with(value: &str, scratch: &mut Scratch) -> Option<Match> {
         }
     }
     None
+}
+
+/// Whether `value` is SQL written out whole, lines of it, from its first word
+/// (`CREATE TABLE t (...);\nALTER TABLE ...`, a documentation example): a statement the
+/// value is, not one it injects into a query. An injection starts from data (`1;
+/// DROP ...`, `x' UNION ...`), and sits on one line.
+fn sql_script(value: &str) -> bool {
+    let first = value
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    value.contains('\n')
+        && [
+            "select", "update", "create", "alter", "insert", "delete", "drop", "with", "grant",
+        ]
+        .iter()
+        .any(|k| first.eq_ignore_ascii_case(k))
 }
 
 fn is_boolean(t: &Tok) -> bool {
@@ -162,9 +180,13 @@ fn opens_the_same_quote(close: &Tok, last: &Tok, value: &str) -> bool {
 }
 
 /// Whether the comment `c` truncates the query: `--` and `/*` always, `#` when nothing
-/// or no word follows it (`admin'#`, not the `#2` of `7" #2 NEEDLE`).
+/// or no word follows it (`admin'#`, not the `#2` of `7" #2 NEEDLE`); and in either case
+/// when what follows is at most a tag (`-- -`, `-- xyz`), not a sentence.
 fn truncates(c: &Tok, value: &str) -> bool {
     let text = &value.as_bytes()[c.start..c.end];
+    if text.split(u8::is_ascii_whitespace).filter(|w| !w.is_empty()).count() > 3 {
+        return false;
+    }
     match text.strip_prefix(b"#") {
         Some(rest) => !rest.first().is_some_and(u8::is_ascii_alphanumeric),
         None => true,
@@ -589,6 +611,9 @@ mod tests {
             "and 5 = 3 + 2, or so they say",
             "(see above) -- John",
             "order by 4 pm",
+            "'#'        #  0x23 -> NUMBER SIGN, left-right",
+            "CREATE TABLE t (id int);\nALTER TABLE t ADD c int;",
+            "SELECT 1 AS a\nUNION ALL\nSELECT 2",
         ];
         for b in benign {
             assert_eq!(check(b), None, "{b}");
