@@ -335,7 +335,11 @@ fn check_value(value: &str, in_path: bool, shape: u64) -> Option<Match> {
     {
         return Some(m);
     }
-    if climbs >= 2 {
+    // Climbs alone, without a file they reach: two suffice in a bare value, but text
+    // (white space: a log line, `Redirecting to... ../../../index.html`, a build command's
+    // `../libtool -I../include`) needs a deeper climb than documentation writes.
+    let text = b.iter().any(u8::is_ascii_whitespace);
+    if climbs >= 2 && (!text || climbs >= 4) {
         let at = first_dot_dot;
         return Some(Match::new(
             "traversal:dot_dot",
@@ -345,6 +349,15 @@ fn check_value(value: &str, in_path: bool, shape: u64) -> Option<Match> {
         ));
     }
     None
+}
+
+/// Whether `rest`, what follows a file's name, describes it in words (`/etc/resolv.conf
+/// Resolver configuration file`, a man page's list): three words or more of letters.
+fn described(rest: &str) -> bool {
+    rest.split_ascii_whitespace()
+        .filter(|w| w.len() > 1 && w.bytes().all(|c| c.is_ascii_alphabetic()))
+        .count()
+        >= 3
 }
 
 /// A sensitive file, a secret behind a climb, or a stream wrapper (checked in that order;
@@ -372,7 +385,7 @@ fn named_file(value: &str, climbs: usize) -> Option<Match> {
     if let Some((at, len)) = SENSITIVE
         .iter()
         .filter_map(|s| unified.find(s).map(|at| (at, s.len())))
-        .find(|&(at, _)| anchored(at))
+        .find(|&(at, len)| anchored(at) && (climbs > 0 || !described(&unified[at + len..])))
     {
         return Some(Match::new("traversal:sensitive_file", value, at, at + len));
     }
@@ -440,6 +453,9 @@ mod tests {
             ("/docs/getting-started/", true),
             ("see the etc/passwd man page", false),
             ("what... really?", false),
+            ("Redirecting to... ../../../index.html.", false),
+            ("/bin/bash ../libtool --tag=RC -I../include", false),
+            ("/etc/resolv.conf Resolver configuration file", false),
             ("v1.2..v1.3", false),
             ("my .env file tips", false),
             ("php is fun", false),
