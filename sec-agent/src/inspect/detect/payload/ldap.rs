@@ -16,8 +16,10 @@ pub fn check(value: &str) -> Option<Match> {
             continue;
         }
         let closes_before = b[..i].iter().rev().find(|c| !c.is_ascii_whitespace()) == Some(&b')');
+        // `(&)` and `(|)` are the absolute filters of RFC 4526: an injection when they
+        // follow the filter it closed (`admin)(&)`), prose otherwise ("a bar (|)").
         let composes = matches!(b.get(i + 1), Some(b'&' | b'|' | b'!'))
-            && (b.get(i + 2) == Some(&b')')
+            && (b.get(i + 2) == Some(&b')') && closes_before
                 || b.get(i + 2) == Some(&b'(') && filter_item(&b[i + 3..])
                 || filter_item(&b[i + 2..]));
         if composes && (closes_before || i > 0) {
@@ -79,6 +81,7 @@ mod tests {
             "smile :) (really)",
             "codecs.getincrementaldecoder(r.encoding)(errors=\"replace\")",
             "if (!('navigator' in globalThis)) {",
+            "Alternatives are separated by a vertical bar (|).",
         ] {
             assert_eq!(check(b), None, "{b}");
         }

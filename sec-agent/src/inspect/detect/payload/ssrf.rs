@@ -103,7 +103,12 @@ pub fn check(value: &str) -> Option<Match> {
 /// `Compiling x v0.1.0 (file:///projects/x)`. A URL an application fetches is the value,
 /// or follows `=`, a quote, `@` or other markup (`url=http://127.0.0.1/`, `"http://..."`).
 fn in_prose(lower: &str, start: usize) -> bool {
-    let before = lower[..start].strip_suffix('(').unwrap_or(&lower[..start]);
+    // A parenthesis or a Markdown backtick opened after white space belongs to the text.
+    let before = &lower[..start];
+    let before = before
+        .strip_suffix('(')
+        .or_else(|| before.strip_suffix('`'))
+        .unwrap_or(before);
     before.ends_with(|c: char| c.is_whitespace())
         && before
             .split_whitespace()
@@ -233,6 +238,7 @@ mod tests {
             "Our proxy blocks http://192.168.1.1/; which domains must we allow?",
             "   Compiling rectangles v0.1.0 (file:///projects/rectangles)",
             "file:     ELF 32-bit LSB executable",
+            "Adding `adder` as member of workspace at `file:///projects/add`",
             "file: path.resolve(String(p.cwd), file.slice(1)),",
         ] {
             assert_eq!(check(b), None, "{b}");

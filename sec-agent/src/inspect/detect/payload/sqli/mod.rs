@@ -263,11 +263,13 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
                     )
                     || (a.kind == Kind::Word && at(i + 2).is_some_and(|p| p.kind == Kind::LParen))
             };
+            // `IN` takes a parenthesised list: `x IN (1,2)`, not the prose `"a" in b`.
             if let (Some(a), Some(op), Some(b)) = (at(i + 1), at(i + 2), at(i + 3))
                 && is_operand(a)
                 && left_ok(a)
                 && is_cmp(op)
                 && is_operand(b)
+                && (!op.is(kw!("in")) || b.kind == Kind::LParen)
             {
                 return Some(("sqli:tautology", i - 1, i + 3));
             }
@@ -611,6 +613,7 @@ mod tests {
             "and 5 = 3 + 2, or so they say",
             "(see above) -- John",
             "order by 4 pm",
+            "See systemd.preset(5) and \"First Boot Semantics\" in machine-id(5).",
             "'#'        #  0x23 -> NUMBER SIGN, left-right",
             "CREATE TABLE t (id int);\nALTER TABLE t ADD c int;",
             "SELECT 1 AS a\nUNION ALL\nSELECT 2",
