@@ -9,7 +9,7 @@
 //! - YAML tags that construct classes (`!!python/object/apply:`, `!!javax.`, `!ruby/object`);
 //! - node-serialize functions (`_$$ND_FUNC$$_`), CVE-2017-5941.
 
-use super::Match;
+use super::{Match, shape::starts_with_ignore_case};
 
 /// Shortest value checked for an encoded stream header: a Java or pickle stream of a
 /// gadget chain is hundreds of bytes.
@@ -28,7 +28,7 @@ pub fn check_shaped(value: &str, marked: bool) -> Option<Match> {
     let whole = |rule| Some(Match::new(rule, value, 0, b.len()));
     let t = b.trim_ascii();
     if b.len() >= MIN_ENCODED {
-        if t.starts_with(b"rO0AB") && base64ish(t) || starts_with_ci(t, b"aced0005") && hexish(t)
+        if t.starts_with(b"rO0AB") && base64ish(t) || starts_with_ignore_case(t, b"aced0005") && hexish(t)
         {
             return whole("deserialization:java");
         }
@@ -132,10 +132,6 @@ fn hexish(b: &[u8]) -> bool {
     b.iter().all(u8::is_ascii_hexdigit)
 }
 
-fn starts_with_ci(b: &[u8], prefix: &[u8]) -> bool {
-    b.get(..prefix.len())
-        .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
-}
 
 #[cfg(test)]
 mod tests {

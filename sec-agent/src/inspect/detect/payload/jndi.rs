@@ -10,7 +10,7 @@
 //! finding when it was spelled through nesting: `${env:HOME}` in a value is rare but not an
 //! attack, `${${lower:e}nv:AWS_SECRET_ACCESS_KEY}` is.
 
-use super::Match;
+use super::{Match, shape::starts_with_ignore_case};
 
 /// Nesting deeper than this is evaluated as text: Log4j itself stops recursing at some
 /// depth, and real payloads nest two or three levels.
@@ -55,10 +55,6 @@ fn judge(out: &[u8], nested: bool) -> Option<&'static str> {
     None
 }
 
-fn starts_with_ignore_case(hay: &[u8], prefix: &[u8]) -> bool {
-    hay.get(..prefix.len())
-        .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
-}
 
 /// Evaluates the lookup whose body starts at `i` (after `${`) into `out`; returns the index
 /// after its `}` (or the end of the input when it is unclosed). `nested` is set when a

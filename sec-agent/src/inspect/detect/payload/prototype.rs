@@ -6,7 +6,7 @@
 //! Prose about JavaScript names these too ("the `__proto__` property"): in a value, only
 //! a key-path shape makes a finding.
 
-use super::Match;
+use super::{Match, shape::find_bytes};
 use crate::inspect::normalize::Location;
 
 /// Checks one decoded value, knowing where it travels.
@@ -16,7 +16,7 @@ pub fn check(location: Location, value: &str) -> Option<Match> {
         location,
         Location::QsNames | Location::PostNames | Location::JsonKeys | Location::CookieNames
     );
-    if let Some(p) = find(b, b"__proto__") {
+    if let Some(p) = find_bytes(b, b"__proto__") {
         let before = p.checked_sub(1).map(|i| b[i]);
         let after = b.get(p + 9).copied();
         let path = matches!(before, Some(b'[' | b'.' | b'"' | b'\''))
@@ -46,9 +46,6 @@ pub fn check(location: Location, value: &str) -> Option<Match> {
     None
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
 
 #[cfg(test)]
 mod tests {

@@ -337,6 +337,23 @@ fn has_sql_keyword(value: &str) -> bool {
     })
 }
 
+/// Byte offset of the first `needle` in `hay`, byte for byte.
+pub(super) fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Byte offset of the first `needle` in `hay`, ignoring ASCII case.
+pub(super) fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Whether `hay` starts with `prefix`, ignoring ASCII case.
+pub(super) fn starts_with_ignore_case(hay: &[u8], prefix: &[u8]) -> bool {
+    hay.get(..prefix.len())
+        .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
+}
+
 /// Byte offset of the first `needle` (ASCII) in `hay`. For the short needles of the
 /// checkers, a scan for the first byte beats `str::find`, which sets up a two-way
 /// searcher on every call.

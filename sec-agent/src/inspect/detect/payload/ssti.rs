@@ -13,7 +13,7 @@
 //! A placeholder that only names a variable (`{{name}}`, `${price}`, `#{id}`) is what every
 //! templated text holds, and is no finding.
 
-use super::Match;
+use super::{Match, shape::find_bytes};
 
 /// Openers of an expression, with their closers; the expression is what lies between.
 const DELIMITERS: &[(&str, &str)] = &[
@@ -86,11 +86,11 @@ pub fn check(value: &str) -> Option<Match> {
     let b = value.as_bytes();
     for &(open, close) in DELIMITERS {
         let mut from = 0;
-        while let Some(p) = find(&b[from..], open.as_bytes()) {
+        while let Some(p) = find_bytes(&b[from..], open.as_bytes()) {
             let start = from + p;
             let body_start = start + open.len();
             let rest = &b[body_start..b.len().min(body_start + MAX_EXPR)];
-            let body_len = find(rest, close.as_bytes()).unwrap_or(rest.len());
+            let body_len = find_bytes(rest, close.as_bytes()).unwrap_or(rest.len());
             let body = &rest[..body_len];
             let closed = body_len < rest.len();
             if let Some(rule) = judge(open, body, closed) {
@@ -103,7 +103,7 @@ pub fn check(value: &str) -> Option<Match> {
     // Freemarker `<#assign ex="freemarker.template.utility.Execute"?new()>`, Velocity
     // `#set($x = ...)`.
     for lead in ["<#", "#set(", "#set ("] {
-        if let Some(p) = find(b, lead.as_bytes()) {
+        if let Some(p) = find_bytes(b, lead.as_bytes()) {
             let tail = &b[p + lead.len()..b.len().min(p + lead.len() + MAX_EXPR)];
             if reaches(tail) || dunder(tail) {
                 return Some(Match::new("ssti:directive", value, p, p + lead.len()));
@@ -190,7 +190,7 @@ fn arithmetic(body: &[u8]) -> bool {
 /// data names them.
 fn dunder(body: &[u8]) -> bool {
     let mut from = 0;
-    while let Some(p) = find(&body[from..], b"__") {
+    while let Some(p) = find_bytes(&body[from..], b"__") {
         let at = from + p + 2;
         let word = body[at..]
             .iter()
@@ -243,9 +243,6 @@ fn is_one_of(word: &[u8], list: &[&str]) -> bool {
     list.iter().any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
 
 #[cfg(test)]
 mod tests {

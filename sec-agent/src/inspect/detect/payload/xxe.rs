@@ -9,7 +9,7 @@
 //!   kept clean.
 //! - `xi:include` (XInclude, W3C 2006) pulls a file into the document.
 
-use super::Match;
+use super::{Match, shape::find_ignore_case};
 
 /// Checks one decoded value.
 pub fn check(value: &str) -> Option<Match> {
@@ -35,10 +35,6 @@ pub fn check(value: &str) -> Option<Match> {
     None
 }
 
-fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-}
 
 #[cfg(test)]
 mod tests {
