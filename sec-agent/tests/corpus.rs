@@ -135,15 +135,12 @@ fn text_requests(v: &TextValue) -> [(&'static str, Vec<u8>); 2] {
     [("query", query.into_bytes()), ("json", json.into_bytes())]
 }
 
-/// The false positives of the real-world benign text set with the payload classes
-/// `classes` (all when empty), as `(id, request kind, rule, source, fragment)`.
-fn text_false_positives(classes: &[&str]) -> Vec<(String, &'static str, String, String, String)> {
+/// The false positives of the real-world benign text set with the default config, as
+/// `(id, request kind, rule, source, fragment)`.
+fn text_false_positives() -> Vec<(String, &'static str, String, String, String)> {
     // Thousands of requests from one source at one instant are a flood, not what is tested.
-    let mut toml = String::from("[detections.request_flood]\nmode = \"off\"\n");
-    if !classes.is_empty() {
-        toml += &format!("[detections.payload]\nclasses = {classes:?}\n");
-    }
-    let config = Config::parse(&toml, "text").expect("config");
+    let toml = "[detections.request_flood]\nmode = \"off\"\n";
+    let config = Config::parse(toml, "text").expect("config");
     let mut offline = Offline::new(&config, IpAddr::from([192, 0, 2, 1])).expect("config");
     let mut out = Vec::new();
     for v in text_values() {
@@ -166,59 +163,24 @@ fn text_false_positives(classes: &[&str]) -> Vec<(String, &'static str, String, 
     out
 }
 
-/// The payload classes, each with the names that turn its checker on.
-const TEXT_CLASSES: [&[&str]; 5] = [
-    &["sqli"],
-    &["xss"],
-    &["cmdi"],
-    &["traversal", "lfi"],
-    &["ssrf", "rfi"],
-];
-
-/// The report of the text set's false positives, with the default config and then with
-/// each payload class alone (so that one class's matches do not hide another's), per rule
-/// and per family, with examples:
-/// `cargo test -p sec-agent --test corpus text_report -- --ignored --nocapture`
-/// (`TEXT_REPORT_EXAMPLES=n` for more than 12 examples a rule).
+/// The real-world benign text set (documentation, code, Markdown, tickets) stays under
+/// the false-positive ceiling the detection-quality work set: 0.1% of its requests with
+/// the default config. A failure lists every false positive with its rule; the bench
+/// (`cargo xtask bench quality`) measures the same set next to the peers.
 #[test]
-#[ignore = "a report, not a check: run with --ignored --nocapture"]
-fn text_report() {
-    let values = text_values();
-    let limit = std::env::var("TEXT_REPORT_EXAMPLES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(12);
-    for classes in std::iter::once(&[][..]).chain(TEXT_CLASSES) {
-        let fps = text_false_positives(classes);
-        let mut by_rule: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
-        let mut by_family: std::collections::BTreeMap<&str, usize> = Default::default();
-        for fp in &fps {
-            by_rule.entry(fp.2.as_str()).or_default().push(fp);
-            *by_family
-                .entry(fp.3.split(':').next().unwrap_or(""))
-                .or_default() += 1;
-        }
-        let ids: std::collections::BTreeSet<&str> = fps.iter().map(|f| f.0.as_str()).collect();
-        let name = if classes.is_empty() {
-            "default config".to_string()
-        } else {
-            classes.join("+")
-        };
-        println!(
-            "== {name}: {} values, {} requests, {} false positives ({} values)",
-            values.len(),
-            2 * values.len(),
-            fps.len(),
-            ids.len()
-        );
-        for (family, n) in &by_family {
-            println!("  family {family}: {n}");
-        }
-        for (rule, list) in &by_rule {
-            println!("{rule}: {}", list.len());
-            for (id, kind, _, source, fragment) in list.iter().take(limit) {
-                println!("    {id} {kind} {source}: {fragment:?}");
-            }
-        }
-    }
+fn text_set_false_positives_stay_under_the_ceiling() {
+    let requests = 2 * text_values().len();
+    let fps = text_false_positives();
+    let listing: Vec<String> = fps
+        .iter()
+        .map(|(id, kind, rule, source, fragment)| {
+            format!("{id} {kind} {rule} {source}: {fragment:?}")
+        })
+        .collect();
+    assert!(
+        fps.len() * 1000 <= requests,
+        "{} false positives in {requests} requests:\n{}",
+        fps.len(),
+        listing.join("\n")
+    );
 }

@@ -337,10 +337,6 @@ fn has_sql_keyword(value: &str) -> bool {
     })
 }
 
-/// Byte offset of the first `needle` in `hay`, byte for byte.
-pub(super) fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
 
 /// Byte offset of the first `needle` in `hay`, ignoring ASCII case.
 pub(super) fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -358,7 +354,11 @@ pub(super) fn starts_with_ignore_case(hay: &[u8], prefix: &[u8]) -> bool {
 /// checkers, a scan for the first byte beats `str::find`, which sets up a two-way
 /// searcher on every call.
 pub(super) fn find(hay: &str, needle: &str) -> Option<usize> {
-    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    find_bytes(hay.as_bytes(), needle.as_bytes())
+}
+
+/// [`find`] on bytes.
+pub(super) fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let (&first, tail) = needle.split_first()?;
     let mut from = 0;
     while let Some(p) = hay[from..].iter().position(|&b| b == first) {

@@ -133,10 +133,8 @@ fn internal_host(host: &str) -> bool {
         return true;
     }
     // `example.com.127.0.0.1`: a name whose last labels are an internal address.
-    let labels: Vec<&str> = host.rsplitn(5, '.').collect();
-    if labels.len() == 5
-        && let Ok(v4) = format!("{}.{}.{}.{}", labels[3], labels[2], labels[1], labels[0])
-            .parse::<Ipv4Addr>()
+    if let Some((_, dotted)) = host.rmatch_indices('.').nth(3).map(|(p, _)| host.split_at(p + 1))
+        && let Ok(v4) = dotted.parse::<Ipv4Addr>()
         && internal_v4(v4)
     {
         return true;

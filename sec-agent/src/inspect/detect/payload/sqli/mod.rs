@@ -217,9 +217,9 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
         }
         // After a number that ends a comparison (`5 > 3 and 2 < 4`) a boolean chains
         // comparisons, as prose and arithmetic do; an injection's starts from the value.
-        // 1a. A boolean and a comparison of a literal with itself (`AND 7300=7300`,
-        // `OR x=x`, `or 'a'='a`): sqlmap's boolean templates, wherever they start.
         let chained = i >= 2 && t[i - 1].kind == Kind::Num && is_cmp(&t[i - 2]);
+        // 1a. A boolean and a comparison of a literal with itself (`AND 7300=7300`,
+        // `OR x=x`, `or 'a'='a`): sqlmap's boolean templates, also at the value's start.
         if is_boolean(tok)
             && !chained
             && (i == 0 || ends_value(&t[i - 1]) || is_ctx_close(&t[i - 1]))
