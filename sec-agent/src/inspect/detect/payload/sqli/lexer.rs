@@ -244,7 +244,7 @@ const WORD: u8 = 2;
 const WORD_CONTINUES: u8 = 4;
 /// [`BYTE_CLASS`] bit: the prefilter's `is_word_byte`.
 pub(super) const RUN: u8 = 8;
-/// [`BYTE_CLASS`] bit: a byte [`may_match`] looks at outside runs (`#-|&/`).
+/// [`BYTE_CLASS`] bit: a byte [`may_match`] looks at outside runs (`#-|&/=`).
 ///
 /// [`may_match`]: super::prefilter::may_match
 pub(super) const ANCHOR_PUNCT: u8 = 16;
@@ -262,7 +262,7 @@ pub(super) static BYTE_CLASS: [u8; 256] = {
         if (b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80) && b != 0xa0 {
             t[c] |= RUN;
         }
-        if matches!(b, b'#' | b'-' | b'|' | b'&' | b'/') {
+        if matches!(b, b'#' | b'-' | b'|' | b'&' | b'/' | b'=') {
             t[c] |= ANCHOR_PUNCT;
         }
         // White space first: `0xa0` is white space where a token starts, though it

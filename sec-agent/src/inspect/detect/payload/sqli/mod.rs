@@ -146,7 +146,7 @@ const PROBE: Words = Words::of(PROBE_FUNCTIONS);
 const STATEMENTS: &[&str] = &[
     "drop", "truncate", "alter", "create", "delete", "insert", "update", "exec", "execute",
     "shutdown", "declare", "select", "waitfor", "grant", "revoke", "call", "set", "load",
-    "replace", "handler",
+    "replace", "handler", "begin",
 ];
 
 const STATEMENT: Words = Words::of(STATEMENTS);
@@ -154,7 +154,8 @@ const STATEMENT: Words = Words::of(STATEMENTS);
 /// The words and operators a rule of [`shapes`] starts from.
 const SHAPE_STARTS: Words = Words(
     kw!(
-        "or", "and", "xor", "div", "||", "&&", "union", "waitfor", "into", "order", "group"
+        "or", "and", "xor", "div", "||", "&&", "union", "waitfor", "into", "order", "group",
+        "when", "having", "where", "not"
     )
     .0 | DANGEROUS.0,
 );
@@ -193,6 +194,34 @@ fn truncates(c: &Tok, value: &str) -> bool {
     }
 }
 
+/// Whether `a` and `b`, either side of `op` with only white space between, are one literal twice, as sqlmap's `[RANDNUM]=[RANDNUM]` and
+/// `'[RANDSTR]'='[RANDSTR]'` write it: a number of two or more alphanumerics, or a quoted
+/// word. Both are one run of word bytes, quotes aside, as `prefilter::self_compared`
+/// looks for them.
+fn self_comparison(a: &Tok, op: &Tok, b: &Tok, value: &str) -> bool {
+    let inner = |t: &Tok| {
+        let text = &value.as_bytes()[t.start..t.end];
+        match t.kind {
+            Kind::Num if text.len() >= 2 => Some(text),
+            Kind::Str { closed: true, .. } if text.len() >= 3 => Some(&text[1..text.len() - 1]),
+            _ => None,
+        }
+    };
+    let spaces = |from: usize, to: usize| {
+        value.as_bytes()[from..to]
+            .iter()
+            .all(|&c| lexer::BYTE_CLASS[usize::from(c)] & lexer::SPACE != 0)
+    };
+    let (Some(x), Some(y)) = (inner(a), inner(b)) else {
+        return false;
+    };
+    a.kind == b.kind
+        && spaces(a.end, op.start)
+        && spaces(op.end, b.start)
+        && x.eq_ignore_ascii_case(y)
+        && x.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
 /// Finds an injection shape; returns the rule name and the token range to quote.
 fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
     let n = t.len();
@@ -229,6 +258,24 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
             && a.kind == b.kind
             && a.kw == vocabulary::NOT_IN_VOCABULARY
             && value[a.start..a.end].eq_ignore_ascii_case(&value[b.start..b.end])
+        {
+            return Some(("sqli:tautology", i, i + 3));
+        }
+        // 1c. A literal compared with itself inside an expression (`(4605=4605)*1`,
+        // `CASE WHEN 7908=7908 THEN`, `IIF(2027=2027,1,1/0)`, `ELT(3611=3611,1)`, `HAVING
+        // 2059=2059`, `OR NOT 5741=5741`): sqlmap's `[RANDNUM]=[RANDNUM]`, which every one of
+        // its boolean, error and time templates holds. A one-digit `1=1` is left to the rules
+        // that need a value closed before it: documentation writes `WHERE 1=1`.
+        if (tok.kind == Kind::LParen || tok.is(kw!("when", "having", "where", "not")))
+            && let (Some(a), Some(op), Some(b)) = (at(i + 1), at(i + 2), at(i + 3))
+            && op.is(kw!("="))
+            && self_comparison(a, op, b, value)
+            && at(i + 4).is_none_or(|e| {
+                matches!(
+                    e.kind,
+                    Kind::RParen | Kind::Comma | Kind::Comment | Kind::Semi
+                ) || e.is(kw!("then", "and", "or", "xor", "||", "&&"))
+            })
         {
             return Some(("sqli:tautology", i, i + 3));
         }
@@ -416,9 +463,10 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
         {
             return Some(("sqli:subquery", i, i + 1));
         }
-        // 7. Column-count probing: `1 ORDER BY 5--`, `' GROUP BY 2#`, ` ORDER BY 23 `.
+        // 7. Column-count probing: `1 ORDER BY 5--`, `' GROUP BY 2#`, ` ORDER BY 23 `,
+        // `1') ORDER BY 3-- x` (sqlmap's boundaries close parentheses after the value).
         if tok.is(kw!("order", "group"))
-            && (i == 0 || is_ctx_close(&t[i - 1]) || t[i - 1].kind == Kind::Num)
+            && (i == 0 || closes_a_value(t, i - 1))
             && at(i + 1).is_some_and(|b| b.is(kw!("by")))
             && at(i + 2).is_some_and(|c| c.kind == Kind::Num)
             && at(i + 3).is_none_or(|e| matches!(e.kind, Kind::Comment | Kind::Semi))
@@ -427,6 +475,16 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
         }
     }
     None
+}
+
+/// Whether `t[k]` ends the value an injection starts from: the input's closing quote or a
+/// number, maybe followed by the `)` that close the query's own parentheses (`1'))`).
+fn closes_a_value(t: &[Tok], k: usize) -> bool {
+    let mut k = k;
+    while k > 0 && t[k].kind == Kind::RParen {
+        k -= 1;
+    }
+    is_ctx_close(&t[k]) || t[k].kind == Kind::Num
 }
 
 /// The index of the `)` closing the `(` at `open`, within 64 tokens.
@@ -499,6 +557,19 @@ fn stacked_shape(t: &[Tok], at: usize, value: &str) -> bool {
             .iter()
             .any(|x| x.is(kw!("from")) || x.kind == Kind::Var || x.is(DANGEROUS));
     }
+    if stmt.is(kw!("call")) {
+        // `;CALL REGEXP_SUBSTRING(...)`: a procedure called, not the prose "; call me".
+        return next(1).is_some_and(|w| {
+            w.kind == Kind::Word && next(2).is_some_and(|p| p.kind == Kind::LParen && p.start == w.end)
+        });
+    }
+    if stmt.is(kw!("begin")) {
+        // `;BEGIN DBMS_LOCK.SLEEP(5); END`: a PL/SQL block calling a package's procedure.
+        return next(1).is_some_and(|w| w.kind == Kind::Word)
+            && next(2).is_some_and(|d| d.kind == Kind::Dot)
+            && next(3).is_some_and(|w| w.kind == Kind::Word)
+            && next(4).is_some_and(|p| p.kind == Kind::LParen);
+    }
     if stmt.is(kw!("waitfor")) {
         return next(1).is_some_and(|d| d.is(kw!("delay", "time")));
     }
@@ -562,6 +633,21 @@ mod tests {
             " ( 1 OR COS ( BINARY ( 'b')) )  --",
             " ORDER BY 23-- ",
             "'=0-- ",
+            // sqlmap's `[RANDNUM]=[RANDNUM]` inside its templates.
+            "(4605=4605)*1",
+            "(CASE WHEN 7908=7908 THEN 1 ELSE NULL END)",
+            "IIF(2027=2027,1,1/0)",
+            "MAKE_SET(3611=3611,8783)",
+            "test' HAVING 2059=2059 OR 'mfcN'='vayn",
+            "1))) OR NOT 5741=5741#",
+            "('qtheq'||(CASE WHEN (1322=1322) THEN '1' ELSE '0' END)||'qfonq')",
+            "(SELECT (CASE WHEN ('abc'='abc') THEN 1 ELSE 0 END))",
+            // ORDER BY after the parentheses a boundary closes.
+            "1')) ORDER BY 5-- EuoU",
+            "1\") ORDER BY 8#",
+            // Stacked procedure calls and PL/SQL blocks.
+            "1;CALL REGEXP_SUBSTRING(REPEAT(RIGHT(CHAR(9757),0),500000000),NULL)--",
+            "abc';BEGIN DBMS_LOCK.SLEEP(5); END--",
         ];
         let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
         // UN/**/ION with the comment inside the keyword is not valid SQL and is not an attack.
@@ -617,6 +703,16 @@ mod tests {
             "'#'        #  0x23 -> NUMBER SIGN, left-right",
             "CREATE TABLE t (id int);\nALTER TABLE t ADD c int;",
             "SELECT 1 AS a\nUNION ALL\nSELECT 2",
+            "Use WHERE 1=1 to build the filter",
+            "the test (2=3) fails",
+            "when x=x the loop ends",
+            "(10=12) is false in the proof",
+            "if (a == b) return",
+            "(id=42)",
+            "base64 abc== and def==",
+            "Please call me; call support (555) 0100",
+            "Ok; begin the migration tomorrow",
+            "see chapter 3) ORDER BY name",
         ];
         for b in benign {
             assert_eq!(check(b), None, "{b}");

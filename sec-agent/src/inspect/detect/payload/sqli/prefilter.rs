@@ -75,6 +75,7 @@ pub(super) fn may_match(b: &[u8]) -> bool {
                 b'#' => return true,
                 b'-' | b'|' | b'&' if b.get(i + 1) == Some(&c) => return true,
                 b'/' if b.get(i + 1) == Some(&b'*') => return true,
+                b'=' if self_compared(b, i) => return true,
                 _ => {}
             }
             i += 1;
@@ -115,6 +116,38 @@ pub(super) fn may_match(b: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Whether the `=` at `eq` compares one run of word bytes with itself, each side maybe in
+/// quotes and white space (`4605=4605`, `'ab' = 'ab'`): what rule 1c (a literal compared
+/// with itself) needs. Its tokens, a number or a quoted word on each side of `=` with only
+/// white space between, are those runs.
+#[inline]
+fn self_compared(b: &[u8], eq: usize) -> bool {
+    let space = |c: u8| BYTE_CLASS[usize::from(c)] & SPACE != 0;
+    let mut l = eq;
+    while l > 0 && space(b[l - 1]) {
+        l -= 1;
+    }
+    if l > 0 && matches!(b[l - 1], b'\'' | b'"') {
+        l -= 1;
+    }
+    let left_end = l;
+    while l > 0 && is_word_byte(b[l - 1]) {
+        l -= 1;
+    }
+    let mut r = eq + 1;
+    while r < b.len() && space(b[r]) {
+        r += 1;
+    }
+    if r < b.len() && matches!(b[r], b'\'' | b'"') {
+        r += 1;
+    }
+    let right = r;
+    while r < b.len() && is_word_byte(b[r]) {
+        r += 1;
+    }
+    left_end > l && b[l..left_end].eq_ignore_ascii_case(&b[right..r])
 }
 
 /// Anchors that start a shape only after a token that ends a value ([`ends_value`]) or
