@@ -10,7 +10,7 @@
 //! the commonest cases, white space and words, and also serves the pre-tokeniser filter
 //! (`super::prefilter`), whose reasoning depends on how this tokenizer splits runs.
 
-use super::vocabulary::{NOT_IN_VOCABULARY, Words, vocabulary_index, word_index};
+use super::vocabulary::{NOT_IN_VOCABULARY, Words, vocabulary_index, word_index, word_index_in};
 
 /// What a token is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,13 +158,9 @@ pub(super) fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
                     n.is_ascii_whitespace() || n.is_ascii_control() || n == b'-'
                 }) =>
             {
-                push(toks, Kind::Comment, start, b.len());
-                i = b.len();
+                i = line_comment(b, start, toks);
             }
-            b'#' => {
-                push(toks, Kind::Comment, start, b.len());
-                i = b.len();
-            }
+            b'#' => i = line_comment(b, start, toks),
             b'\'' | b'"' | b'`' => {
                 let end = string_end(b, i + 1, c);
                 let closed = end.is_some();
@@ -184,6 +180,7 @@ pub(super) fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
                     i += 1;
                 }
+                i = glued_keyword(b, start, i);
                 push(toks, Kind::Num, start, i);
             }
             b'@' => {
@@ -276,6 +273,47 @@ pub(super) static BYTE_CLASS: [u8; 256] = {
     }
     t
 };
+
+/// A `#` or `--` comment at `start`: to the end of its line, which MySQL reads as white
+/// space when another line follows (sqlmap's `#xyz\n` between words), else to the end of
+/// the value, pushed as a [`Kind::Comment`]. Returns where tokenising goes on.
+#[inline]
+fn line_comment(b: &[u8], start: usize, toks: &mut Vec<Tok>) -> usize {
+    match b[start..].iter().position(|&c| c == b'\n') {
+        Some(p) if !b[start + p..].iter().all(u8::is_ascii_whitespace) => start + p + 1,
+        _ => {
+            toks.push(Tok {
+                kind: Kind::Comment,
+                kw: NOT_IN_VOCABULARY,
+                start,
+                end: b.len(),
+            });
+            b.len()
+        }
+    }
+}
+
+/// Keywords MySQL reads after a number with no space between (`86UNION SELECT`, `1AND 2>1`,
+/// `-5661union select`): the number ends where they start.
+const GLUED: Words = Words::of(&["union", "and", "or", "xor", "div", "order", "group", "like"]);
+
+/// Where the number `b[start..end]` ends: before a keyword of [`GLUED`] that follows its
+/// digits and dots (not in `0x...` hex, whose letters are digits).
+#[inline]
+fn glued_keyword(b: &[u8], start: usize, end: usize) -> usize {
+    let mut p = start;
+    while p < end && (b[p].is_ascii_digit() || b[p] == b'.') {
+        p += 1;
+    }
+    if p == end || b.get(start + 1).is_some_and(|c| c | 0x20 == b'x') {
+        return end;
+    }
+    if word_index_in(&b[p..end], GLUED) == NOT_IN_VOCABULARY {
+        end
+    } else {
+        p
+    }
+}
 
 /// Index just past the closing quote `q` of a string starting at `from`; `''`, `""` and
 /// backslash escapes stay inside.

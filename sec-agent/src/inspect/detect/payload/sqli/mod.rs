@@ -279,6 +279,17 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
         {
             return Some(("sqli:tautology", i, i + 3));
         }
+        // 1d. `' HAVING 1=1--`, `' GROUP BY name HAVING 1=0#`: a group condition on two
+        // numbers, in a value that closed the query's string.
+        if tok.is(kw!("having"))
+            && is_ctx_close(&t[0])
+            && let (Some(a), Some(op), Some(b)) = (at(i + 1), at(i + 2), at(i + 3))
+            && a.kind == Kind::Num
+            && is_cmp(op)
+            && b.kind == Kind::Num
+        {
+            return Some(("sqli:tautology", i, i + 3));
+        }
         // 1b. A parenthesised expression with the rest commented out (`( 1 OR COS ( 'b') )
         // --`, `(1) OR (1=1)#`): the value is SQL from its first byte to the comment.
         if tok.kind == Kind::LParen
@@ -299,11 +310,14 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
             && !chained
             && (ends_value(&t[i - 1]) || is_ctx_close(&t[i - 1]))
         {
+            // `') or ('1'='1`, `")) or true--`: the input's quote, then the `)` that
+            // close the query's own parentheses.
+            let quote = quote_before(t, i - 1);
             // After the input's own quote anything may be compared; after a plain number
             // (an unquoted context) the left side must be a literal, variable or call:
             // `1 AND 2>1`, `1 AND ascii(...)>64`, not the prose "3 and y > 2".
             let left_ok = |a: &Tok| {
-                is_ctx_close(&t[i - 1])
+                quote.is_some()
                     || matches!(
                         a.kind,
                         Kind::Num | Kind::Str { .. } | Kind::Var | Kind::LParen
@@ -311,14 +325,19 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
                     || (a.kind == Kind::Word && at(i + 2).is_some_and(|p| p.kind == Kind::LParen))
             };
             // `IN` takes a parenthesised list: `x IN (1,2)`, not the prose `"a" in b`.
-            if let (Some(a), Some(op), Some(b)) = (at(i + 1), at(i + 2), at(i + 3))
+            // After the quote and parentheses, the comparison may open its own: `('1'='1`.
+            let mut j = i + 1;
+            while quote.is_some() && at(j).is_some_and(|p| p.kind == Kind::LParen) && at(j + 1).is_some_and(|x| x.kind != Kind::LParen) {
+                j += 1;
+            }
+            if let (Some(a), Some(op), Some(b)) = (at(j), at(j + 1), at(j + 2))
                 && is_operand(a)
                 && left_ok(a)
                 && is_cmp(op)
                 && is_operand(b)
                 && (!op.is(kw!("in")) || b.kind == Kind::LParen)
             {
-                return Some(("sqli:tautology", i - 1, i + 3));
+                return Some(("sqli:tautology", i - 1, j + 2));
             }
             // `1 AND ASCII(SUBSTRING((SELECT version()),1,1))>64`: a call compared, the
             // blind-extraction template of sqlmap and its kin.
@@ -332,8 +351,7 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
             {
                 return Some(("sqli:blind_comparison", i - 1, close + 2));
             }
-            if is_ctx_close(&t[i - 1])
-                && closes_a_word(&t[i - 1], value)
+            if quote.is_some_and(|q| closes_a_word(q, value))
                 && let Some(a) = at(i + 1)
                 && (matches!(a.kind, Kind::Num | Kind::Str { .. } | Kind::Var)
                     || a.is(kw!("true", "false", "null")))
@@ -435,7 +453,9 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
                 && (is_ctx_close(&t[i - 1])
                     || matches!(t[i - 1].kind, Kind::Semi | Kind::LParen | Kind::Comma)
                     || (t[i - 1].kind == Kind::Op && !t[i - 1].is(kw!("/"))));
-            let probe = (i == 0 || is_boolean(&t[i - 1]) && i == 1)
+            // Alone, after a boolean, or as the sort key (`ORDER BY SLEEP(5)`).
+            let sort_key = i >= 2 && t[i - 1].is(kw!("by")) && t[i - 2].is(kw!("order"));
+            let probe = (i == 0 || is_boolean(&t[i - 1]) && i == 1 || sort_key)
                 && tok.is(PROBE)
                 && at(i + 2).is_some_and(|a| a.kind == Kind::Num)
                 && at(i + 3).is_some_and(|p| matches!(p.kind, Kind::RParen | Kind::Comma));
@@ -475,6 +495,15 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
         }
     }
     None
+}
+
+/// The input's closing quote at `t[k]`, or before the `)` ending at `t[k]` (`')`, `"))`).
+fn quote_before(t: &[Tok], k: usize) -> Option<&Tok> {
+    let mut k = k;
+    while k > 0 && t[k].kind == Kind::RParen {
+        k -= 1;
+    }
+    Some(&t[k]).filter(|q| is_ctx_close(q))
 }
 
 /// Whether `t[k]` ends the value an injection starts from: the input's closing quote or a
@@ -648,6 +677,18 @@ mod tests {
             // Stacked procedure calls and PL/SQL blocks.
             "1;CALL REGEXP_SUBSTRING(REPEAT(RIGHT(CHAR(9757),0),500000000),NULL)--",
             "abc';BEGIN DBMS_LOCK.SLEEP(5); END--",
+            // The input's quote, then the `)` closing the query's parentheses.
+            "') or ('1'='1",
+            "\")) or true--",
+            // Group conditions and sort keys.
+            "' HAVING 1=0#",
+            "' group by userid having 1=1--",
+            "ORDER BY SLEEP(5)",
+            // Numbers glued to keywords, `#...` comments to the end of a line as spaces.
+            "86UNION SELECT 1 LIMIT 1,1/*",
+            "-5661union select 1, version(),3,4 -- ",
+            "-1#aaaaa\n union (select id from users limit 1,1)",
+            "1#xyz\nAND#xyz\n4523=4523",
         ];
         let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
         // UN/**/ION with the comment inside the keyword is not valid SQL and is not an attack.
@@ -713,6 +754,13 @@ mod tests {
             "Please call me; call support (555) 0100",
             "Ok; begin the migration tomorrow",
             "see chapter 3) ORDER BY name",
+            "# Title\nselect a colour and 3 or 4 sizes",
+            "100mb or 200mb",
+            "a 10or so",
+            "0xand",
+            "') or (see below)",
+            "having 3 > 2 kids",
+            "order by sleep",
         ];
         for b in benign {
             assert_eq!(check(b), None, "{b}");
