@@ -285,7 +285,8 @@ fn check_cmdi(value: &str, shape: Shape, location: Location) -> Option<Match> {
 
 /// The payload detection.
 pub struct Payload {
-    checkers: Vec<Checker>,
+    /// Bit `i` set: [`Checker::ALL`]`[i]` runs (one of its classes is configured).
+    enabled: u16,
     /// Bit `i` set: class `CLASSES[i]` is reported.
     reported: u32,
     /// `None` without operator patterns: most hosts have none, and every field would pay
@@ -310,13 +311,20 @@ impl Payload {
     #[inline]
     fn check(&mut self, location: Location, value: &str, shape: Shape) -> Option<Match> {
         let (scratch, reported) = (&mut self.scratch, self.reported);
-        self.checkers
-            .iter()
-            .find_map(|c| {
-                c.check(location, value, shape, scratch)
-                    .filter(|m| reported & (1 << m.class_index()) != 0)
-            })
-            .or_else(|| self.patterns.as_ref().and_then(|p| p.check(value)))
+        // Only the checkers whose bytes the value holds, in [`Checker::ALL`] order: a
+        // value is plausible for two or three of them, and testing all thirteen one by one
+        // cost more than the bit mask.
+        let mut candidates = shape.candidates(value.len()) & self.enabled;
+        while candidates != 0 {
+            let c = Checker::ALL[candidates.trailing_zeros() as usize];
+            candidates &= candidates - 1;
+            if let Some(m) = c.check(location, value, shape, scratch)
+                && reported & (1 << m.class_index()) != 0
+            {
+                return Some(m);
+            }
+        }
+        self.patterns.as_ref().and_then(|p| p.check(value))
     }
 
     /// [`Payload::check`] on the compatibility form of a non-ASCII value: lookalikes of
@@ -338,13 +346,14 @@ impl Payload {
             .enumerate()
             .filter(|(_, c)| classes.contains(c))
               .fold(0u32, |bits, (i, _)| bits | 1 << i);
-        let checkers: Vec<Checker> = Checker::ALL
+        let enabled = Checker::ALL
             .into_iter()
-            .filter(|c| c.classes().iter().any(|k| classes.contains(k)))
-            .collect();
+            .enumerate()
+            .filter(|(_, c)| c.classes().iter().any(|k| classes.contains(k)))
+            .fold(0u16, |bits, (i, _)| bits | 1 << i);
         Payload {
-            cmdi: checkers.contains(&Checker::Cmdi),
-            checkers,
+            cmdi: enabled & shape::checker_bit(Checker::Cmdi) != 0,
+            enabled,
             reported,
             patterns: (!patterns.is_empty()).then_some(patterns),
             scratch: Scratch::default(),

@@ -230,6 +230,34 @@ impl Shape {
             || self.has(LT | GT) && self.has(SLASH) && find(value, "/dev/").is_some()
     }
 
+    /// Bit `i` set ([`checker_bit`]): [`Checker::ALL`]`[i]` may find something in a value
+    /// of this shape and `len` bytes. The byte tests of [`Shape::plausible`] without its
+    /// searches, for every checker at once: a superset of the plausible ones, each of
+    /// which [`Shape::plausible`] then settles.
+    #[inline]
+    pub(super) fn candidates(self, len: usize) -> u16 {
+        let when = |bit: u16, yes: bool| bit * u16::from(yes);
+        when(const { checker_bit(Checker::Sqli) }, self.has(SQL) || self.has_sql_keyword_letters())
+            | when(const { checker_bit(Checker::Xss) }, self.has(LT | COLON | QUOTE | PAREN))
+            | when(const { checker_bit(Checker::Cmdi) },
+                self.has(SHELL | CMDI_START | LT | GT | PAREN | BRACE),
+            )
+            | when(const { checker_bit(Checker::Traversal) }, self.has(SLASH | DOT))
+            | when(const { checker_bit(Checker::Ssrf) }, self.has(COLON))
+            | when(const { checker_bit(Checker::Ssti) }, self.has(BRACE | LT))
+            | when(const { checker_bit(Checker::Jndi) }, self.has(DOLLAR) && self.has(BRACE))
+            | when(const { checker_bit(Checker::Xxe) }, self.has(LT))
+            | when(const { checker_bit(Checker::Crlf) }, self.has(NEWLINE | NONASCII))
+            | when(const { checker_bit(Checker::Nosql) }, self.has(DOLLAR))
+            | when(const { checker_bit(Checker::Prototype) },
+                self.has(UNDERSCORE) || self.0 & PROTOTYPE_LETTERS == PROTOTYPE_LETTERS,
+            )
+            | when(const { checker_bit(Checker::Deserialization) },
+                self.has(MARKED) || len >= super::deserialization::MIN_ENCODED,
+            )
+            | when(const { checker_bit(Checker::Ldap) }, self.has(PAREN))
+    }
+
     #[inline]
     pub(super) fn plausible(self, class: Checker, value: &str) -> bool {
         match class {
@@ -268,6 +296,19 @@ impl Shape {
             Checker::Ldap => self.has(PAREN),
         }
     }
+}
+
+/// The bit of `checker` in [`Shape::candidates`] and [`super::Payload`]'s set: that of
+/// its index in [`Checker::ALL`].
+pub(super) const fn checker_bit(checker: Checker) -> u16 {
+    let mut i = 0;
+    while i < Checker::ALL.len() {
+        if Checker::ALL[i] as u8 == checker as u8 {
+            return 1 << i;
+        }
+        i += 1;
+    }
+    0
 }
 
 /// Whether a whole value that is a command line (`whoami`, `cat /etc/passwd`) counts in
