@@ -42,6 +42,23 @@ pub fn check(value: &str) -> Option<Match> {
             offset + s.len() + 16,
         ));
     }
+    // `http:127.0.0.1/`: WHATWG URL parsers (browsers, Node's `URL`) read a special scheme
+    // without slashes as if they were there, so a filter that looks for `://` is bypassed.
+    if let Some(rest) = lower
+        .strip_prefix("http:")
+        .or_else(|| lower.strip_prefix("https:"))
+        .filter(|r| !r.starts_with(['/', '\\']))
+    {
+        let authority = &rest[..rest.find(['/', '?', '#', ' ']).unwrap_or(rest.len())];
+        if internal_host(host_of(authority)) {
+            return Some(Match::new(
+                "ssrf:internal_host",
+                value,
+                offset,
+                offset + lower.len() - rest.len() + authority.len(),
+            ));
+        }
+    }
     let mut search = 0;
     while let Some(p) = lower[search..].find("://") {
         let sep = search + p;
@@ -282,6 +299,8 @@ mod tests {
             "dict://localhost:11211/stats",
             "url=http://127.0.0.1.nip.io/",
             "http://evil.example/shell.txt?",
+            "http:127.0.0.1/",
+            "https:localhost:8080/admin",
         ];
         for a in attacks {
             assert!(check(a).is_some(), "missed {a}");
@@ -301,6 +320,8 @@ mod tests {
             "the file: is attached",
             "é://x",
             "caf\u{e9}://127.0.0.1/",
+            "http:example.com/",
+            "https: the secure one",
         ];
         for b in benign {
             assert_eq!(check(b), None, "{b}");
