@@ -301,6 +301,7 @@ impl Shape {
 /// The bit of `checker` in [`Shape::candidates`] and [`super::Payload`]'s set: that of
 /// its index in [`Checker::ALL`].
 pub(super) const fn checker_bit(checker: Checker) -> u16 {
+    const { assert!(Checker::ALL.len() <= 16, "checker sets are u16") };
     let mut i = 0;
     while i < Checker::ALL.len() {
         if Checker::ALL[i] as u8 == checker as u8 {
@@ -425,6 +426,43 @@ mod tests {
         }
         for v in ["shoes", "/products", "category", "okhttp/4.12.0"] {
             assert!(!Shape::of(v).has_sql_keyword_letters(), "{v}");
+        }
+    }
+
+    /// [`Shape::candidates`] repeats the byte tests of [`Shape::plausible`]: a checker it
+    /// leaves out never runs. Over many shapes and values whose searches all succeed,
+    /// every plausible checker must be a candidate.
+    #[test]
+    fn candidates_hold_every_plausible_checker() {
+        let long = "A".repeat(super::super::deserialization::MIN_ENCODED);
+        let values = [
+            format!("../__proto__ union select <!--# /dev/ alert x {long}"),
+            "() { :;}; whoami".to_string(),
+            "x".to_string(),
+            String::new(),
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let singles = (0..64).map(|b| 1u64 << b);
+        let sparse: Vec<u64> = (0..20_000).map(|_| next() & next() & next()).collect();
+        let dense: Vec<u64> = (0..20_000).map(|_| next() | next()).collect();
+        for bits in singles.chain(sparse).chain(dense).chain([0, u64::MAX]) {
+            let shape = Shape(bits);
+            for v in &values {
+                let candidates = shape.candidates(v.len());
+                for c in Checker::ALL {
+                    assert!(
+                        !shape.plausible(c, v) || candidates & checker_bit(c) != 0,
+                        "{} plausible but not a candidate for shape {bits:#x}",
+                        c.name()
+                    );
+                }
+            }
         }
     }
 

@@ -49,7 +49,7 @@ pub fn check(value: &str) -> Option<Match> {
         .or_else(|| lower.strip_prefix("https:"))
         .filter(|r| !r.starts_with(['/', '\\']))
     {
-        let authority = &rest[..rest.find(['/', '?', '#', ' ']).unwrap_or(rest.len())];
+        let authority = &rest[..authority_len(rest)];
         if internal_host(host_of(authority)) {
             return Some(Match::new(
                 "ssrf:internal_host",
@@ -84,9 +84,7 @@ pub fn check(value: &str) -> Option<Match> {
                 offset + sep + 16,
             ));
         }
-        let authority_end = lower[search..]
-            .find(['/', '?', '#', ' '])
-            .map_or(lower.len(), |e| search + e);
+        let authority_end = search + authority_len(&lower[search..]);
         let authority = &lower[search..authority_end];
         let host = host_of(authority);
         if internal_host(host) {
@@ -130,6 +128,11 @@ fn in_prose(lower: &str, start: usize) -> bool {
         && before
             .split_whitespace()
             .any(|w| w.len() > 1 && w.bytes().all(|c| c.is_ascii_alphabetic()))
+}
+
+/// Length of the authority that starts `rest`: up to the path, query, fragment or a space.
+fn authority_len(rest: &str) -> usize {
+    rest.find(['/', '?', '#', ' ']).unwrap_or(rest.len())
 }
 
 /// Host part of an authority: no user info, no port, no brackets.

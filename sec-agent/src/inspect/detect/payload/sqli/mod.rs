@@ -194,9 +194,9 @@ fn truncates(c: &Tok, value: &str) -> bool {
     }
 }
 
-/// Whether `a` and `b`, either side of `op` with only white space between, are one literal twice, as sqlmap's `[RANDNUM]=[RANDNUM]` and
-/// `'[RANDSTR]'='[RANDSTR]'` write it: a number of two or more alphanumerics, or a quoted
-/// word. Both are one run of word bytes, quotes aside, as `prefilter::self_compared`
+/// Whether `a` and `b`, either side of `op` with only white space between, are one literal
+/// twice, as sqlmap's `[RANDNUM]=[RANDNUM]` and `'[RANDSTR]'='[RANDSTR]'` write it: a
+/// number of two or more alphanumerics, or a quoted word. Both are one run of word bytes, quotes aside, as `prefilter::self_compared`
 /// looks for them.
 fn self_comparison(a: &Tok, op: &Tok, b: &Tok, value: &str) -> bool {
     let inner = |t: &Tok| {
@@ -327,7 +327,8 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
             // `IN` takes a parenthesised list: `x IN (1,2)`, not the prose `"a" in b`.
             // After the quote and parentheses, the comparison may open its own: `('1'='1`.
             let mut j = i + 1;
-            while quote.is_some() && at(j).is_some_and(|p| p.kind == Kind::LParen) && at(j + 1).is_some_and(|x| x.kind != Kind::LParen) {
+            let opens = |k: usize| at(k).is_some_and(|p| p.kind == Kind::LParen);
+            while quote.is_some() && opens(j) && at(j + 1).is_some() && !opens(j + 1) {
                 j += 1;
             }
             if let (Some(a), Some(op), Some(b)) = (at(j), at(j + 1), at(j + 2))
@@ -497,23 +498,26 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
     None
 }
 
-/// The input's closing quote at `t[k]`, or before the `)` ending at `t[k]` (`')`, `"))`).
-fn quote_before(t: &[Tok], k: usize) -> Option<&Tok> {
+/// The token before the run of `)` ending at `t[k]` (`t[k]` itself when it is no `)`):
+/// where the input's value ends when it closes the query's own parentheses (`1'))`).
+fn before_closing_parens(t: &[Tok], k: usize) -> &Tok {
     let mut k = k;
     while k > 0 && t[k].kind == Kind::RParen {
         k -= 1;
     }
-    Some(&t[k]).filter(|q| is_ctx_close(q))
+    &t[k]
+}
+
+/// The input's closing quote at `t[k]`, or before the `)` ending at `t[k]` (`')`, `"))`).
+fn quote_before(t: &[Tok], k: usize) -> Option<&Tok> {
+    Some(before_closing_parens(t, k)).filter(|q| is_ctx_close(q))
 }
 
 /// Whether `t[k]` ends the value an injection starts from: the input's closing quote or a
 /// number, maybe followed by the `)` that close the query's own parentheses (`1'))`).
 fn closes_a_value(t: &[Tok], k: usize) -> bool {
-    let mut k = k;
-    while k > 0 && t[k].kind == Kind::RParen {
-        k -= 1;
-    }
-    is_ctx_close(&t[k]) || t[k].kind == Kind::Num
+    let end = before_closing_parens(t, k);
+    is_ctx_close(end) || end.kind == Kind::Num
 }
 
 /// The index of the `)` closing the `(` at `open`, within 64 tokens.
