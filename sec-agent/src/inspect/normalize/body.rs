@@ -32,10 +32,13 @@ impl Builder {
         if media == "application/x-www-form-urlencoded" {
             self.pairs(&request.body, Location::PostNames, Location::PostValues);
         } else if media == "application/json" || media.ends_with("+json") {
-            match serde_json::from_slice::<json::Json<'_>>(&request.body) {
-                Ok(json) => self.json(&json, ""),
-                // Truncated or invalid JSON: inspect it as text rather than not at all.
-                Err(_) => self.text_body(&request.body),
+            let (slots, text) = (self.slots.len(), self.text.len());
+            if json::walk(&request.body, self).is_err() {
+                // Truncated or invalid JSON: inspect it as text rather than not at all,
+                // in place of the fields read before the error.
+                self.slots.truncate(slots);
+                self.text.truncate(text);
+                self.text_body(&request.body);
             }
         } else if media == "multipart/form-data" {
             let boundary = request
@@ -60,26 +63,6 @@ impl Builder {
 
     fn text_body(&mut self, body: &[u8]) {
         self.push_decoded(Location::PostValues, "", body, false);
-    }
-
-    fn json(&mut self, value: &json::Json<'_>, key: &str) {
-        use json::Json;
-        match value {
-            Json::Object(entries) => {
-                for (k, v) in entries {
-                    self.push(Location::JsonKeys, "", k);
-                    self.json(v, k);
-                }
-            }
-            Json::Array(items) => items.iter().for_each(|v| self.json(v, key)),
-            Json::String(s) => {
-                self.push_decoded(Location::JsonValues, key, s.as_bytes(), false);
-            }
-            Json::Number(n) => {
-                self.push(Location::JsonValues, key, &n.to_string());
-            }
-            Json::Other => {}
-        }
     }
 
     /// The parts of a `multipart/form-data` body (RFC 7578): each name, file name and text

@@ -107,9 +107,9 @@ fn absolute_form_targets_lose_scheme_and_host() {
 }
 
 #[test]
-fn json_members_in_map_order_last_duplicate_wins() {
-    // As a serde_json::Value map iterates them: sorted by key, one entry per key.
-    let body = br#"{"b":"1","a":["x",{"z":2,"y":null}],"b":"<x>"}"#;
+fn json_members_in_document_order_every_duplicate_inspected() {
+    // An application may keep either of two equal keys: both values are fields.
+    let body = br#"{"b":"1","a":["x",{"z":2,"y":null}],"b":"<x>","f":1.5}"#;
     let mut raw = format!(
         "POST /api HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
@@ -124,14 +124,38 @@ fn json_members_in_map_order_last_duplicate_wins() {
     assert_eq!(
         got,
         [
+            "json_keys =b",
+            "json_values b=1",
             "json_keys =a",
             "json_values a=x",
-            "json_keys =y",
             "json_keys =z",
             "json_values z=2",
+            "json_keys =y",
             "json_keys =b",
             "json_values b=<x>",
+            "json_keys =f",
+            "json_values f=1.5",
         ]
+    );
+}
+
+#[test]
+fn invalid_json_is_text_without_the_fields_read_before_the_error() {
+    let body = br#"{"a":"<script>","b":"#;
+    let mut raw = format!(
+        "POST /api HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(body);
+    let got = fields(&raw);
+    assert!(
+        !got.iter().any(|(l, _, _)| l.starts_with("json")),
+        "{got:?}"
+    );
+    assert!(
+        has(&got, "post_values", "", r#"{"a":"<script>","b":"#),
+        "{got:?}"
     );
 }
 

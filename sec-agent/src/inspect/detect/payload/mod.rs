@@ -3,6 +3,7 @@
 //! pollution, serialized objects and LDAP filters in every decoded field, plus the
 //! operator's own literal and regex patterns.
 
+mod clean_values;
 pub mod cmdi;
 pub mod crlf;
 pub mod deserialization;
@@ -295,6 +296,8 @@ pub struct Payload {
     /// Whether command injection runs (see [`Shape::at`]).
     cmdi: bool,
     scratch: Scratch,
+    /// Header values found clean, checked once however often clients repeat them.
+    clean: clean_values::CleanValues,
 }
 
 /// Buffers the checkers reuse from one value to the next instead of allocating.
@@ -357,6 +360,7 @@ impl Payload {
             reported,
             patterns: (!patterns.is_empty()).then_some(patterns),
             scratch: Scratch::default(),
+            clean: clean_values::CleanValues::default(),
         }
     }
 }
@@ -372,9 +376,23 @@ impl Detection for Payload {
             if shape.inert(field.value.len()) && !field.evasive && self.patterns.is_none() {
                 continue;
             }
+            // An evasive value is a finding whatever the checkers say: never memoized.
+            let memo = (clean_values::remembered(field.location) && !field.evasive)
+                .then(|| self.clean.key(field.location, field.value));
+            if let Some(key) = memo
+                && self.clean.contains(key, field.location, field.value)
+            {
+                continue;
+            }
             let mut hit = self.check(field.location, field.value, shape);
             if hit.is_none() && shape.has(NONASCII) {
                 hit = self.check_compatible(field.location, field.value);
+            }
+            if let Some(key) = memo
+                && hit.is_none()
+            {
+                self.clean.insert(key, field.location, field.value);
+                continue;
             }
             // An encoding that no client writes is evidence enough, whatever it hides.
             if hit.is_none() && field.evasive && self.reported & (1 << EVASION) != 0 {

@@ -1,0 +1,114 @@
+//! A memo of header values the payload checkers found clean, so that a value a client
+//! repeats on every request is checked once.
+//!
+//! Browsers and API clients send the same `User-Agent`, `Cookie` and custom headers on
+//! every request of a session, and those are the costliest values to check: a browser
+//! User-Agent holds `(`, `;` and `/`, which admit SQL injection, XSS, command injection,
+//! traversal and LDAP checks at once. The checkers' verdict on a value depends only on the
+//! value and its location (the configuration is fixed for the detection's lifetime), so a
+//! remembered clean verdict is exact: the memo compares the whole value, never a hash
+//! alone, and a value that matched is never remembered.
+
+use std::hash::BuildHasher;
+
+use crate::inspect::normalize::Location;
+use crate::lru_table::seeded_fast_hasher;
+
+/// Slots in the memo (a power of two): a busy host's distinct User-Agents and cookie
+/// values of the last few seconds.
+const SLOTS: usize = 1024;
+
+/// Longest value remembered, in bytes: bounds the memo's memory to about
+/// `SLOTS × MAX_LEN` (512 KiB); longer values (rare in headers) are checked each time.
+pub(super) const MAX_LEN: usize = 512;
+
+/// Whether values of `location` are remembered: header values, which clients repeat.
+/// Query and body values change from request to request, and the memo would only cost
+/// them a hash.
+pub(super) fn remembered(location: Location) -> bool {
+    matches!(
+        location,
+        Location::UserAgent | Location::HeadersValues | Location::Cookies | Location::CookieNames
+    )
+}
+
+/// A direct-mapped memo: each value has one slot (by a keyed hash, so that an attacker
+/// cannot choose values that evict each other offline); a newer value takes the slot.
+pub(super) struct CleanValues {
+    slots: Box<[Slot]>,
+    hasher: foldhash::quality::SeedableRandomState,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// The hash of `location` and `value`; 0 when empty.
+    hash: u64,
+    location: Option<Location>,
+    value: String,
+}
+
+impl Default for CleanValues {
+    fn default() -> Self {
+        CleanValues {
+            slots: (0..SLOTS).map(|_| Slot::default()).collect(),
+            hasher: seeded_fast_hasher(),
+        }
+    }
+}
+
+impl CleanValues {
+    /// The key of `value` in `location`, for [`CleanValues::contains`] and
+    /// [`CleanValues::insert`] (never 0).
+    pub(super) fn key(&self, location: Location, value: &str) -> u64 {
+        self.hasher.hash_one((location as u8, value)) | 1
+    }
+
+    /// Whether `value` in `location` (of `key`) was found clean.
+    pub(super) fn contains(&self, key: u64, location: Location, value: &str) -> bool {
+        let slot = &self.slots[key as usize % SLOTS];
+        slot.hash == key && slot.location == Some(location) && slot.value == value
+    }
+
+    /// Remembers `value` in `location` (of `key`) as clean, in place of its slot's value;
+    /// the slot's buffer is reused, so a warm memo allocates only for a longer value.
+    pub(super) fn insert(&mut self, key: u64, location: Location, value: &str) {
+        if value.len() > MAX_LEN {
+            return;
+        }
+        let slot = &mut self.slots[key as usize % SLOTS];
+        slot.hash = key;
+        slot.location = Some(location);
+        slot.value.clear();
+        slot.value.push_str(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_exact_values_per_location() {
+        let mut memo = CleanValues::default();
+        let ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0";
+        let key = memo.key(Location::UserAgent, ua);
+        assert!(!memo.contains(key, Location::UserAgent, ua));
+        memo.insert(key, Location::UserAgent, ua);
+        assert!(memo.contains(key, Location::UserAgent, ua));
+        // Another location is another key; a forged key with another value is refused.
+        let other = memo.key(Location::Cookies, ua);
+        assert_ne!(other, key);
+        assert!(!memo.contains(other, Location::Cookies, ua));
+        assert!(!memo.contains(key, Location::UserAgent, "Mozilla/5.0"));
+        assert!(!memo.contains(key, Location::Cookies, ua));
+    }
+
+    #[test]
+    fn long_values_are_not_remembered() {
+        let mut memo = CleanValues::default();
+        let long = "a".repeat(MAX_LEN + 1);
+        let key = memo.key(Location::HeadersValues, &long);
+        memo.insert(key, Location::HeadersValues, &long);
+        assert!(!memo.contains(key, Location::HeadersValues, &long));
+    }
+}
