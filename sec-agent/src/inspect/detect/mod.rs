@@ -11,6 +11,7 @@
 //! request it answers) and reports [`Finding`]s. What happens next (log only, or ban, and
 //! for how long) is the decide stage's business, from the [`Policy`] its section gives.
 
+mod clean_memo;
 mod inspector;
 #[macro_use]
 mod registry;

@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 use regex::RegexSet;
 use serde::Deserialize;
 
+use super::clean_memo::CleanMemo;
 use super::{BuildContext, Detection, DetectionKind, Finding, Mode, Policy, RequestInfo, Section};
 use crate::inspect::normalize::Location;
 
@@ -118,7 +119,12 @@ pub const DEFAULT_SCANNERS: &[&str] = &[
 pub struct UserAgent {
     names: AhoCorasick,
     regexes: Option<RegexSet>,
+    /// User-Agents that matched neither: a client sends the same one on every request.
+    clean: CleanMemo,
 }
+
+/// User-Agents remembered clean: the distinct clients of the last few seconds.
+const MEMO_SLOTS: usize = 256;
 
 impl UserAgent {
     /// Matches `names` (case-insensitive substrings) and `regexes`.
@@ -135,6 +141,7 @@ impl UserAgent {
                 .then(|| RegexSet::new(regexes))
                 .transpose()
                 .context("user_agent regexes")?,
+            clean: CleanMemo::new(MEMO_SLOTS),
         })
     }
 }
@@ -158,6 +165,10 @@ impl Detection for UserAgent {
             }
             Some(ua) => ua,
         };
+        let key = self.clean.key(Location::UserAgent, ua);
+        if self.clean.contains(key, Location::UserAgent, ua) {
+            return;
+        }
         if let Some(m) = self.names.find(ua) {
             out.push(finding(
                 SCANNER,
@@ -170,6 +181,51 @@ impl Detection for UserAgent {
                 "user_agent:regex",
                 ua.chars().take(80).collect(),
             ));
+        } else {
+            self.clean.insert(key, Location::UserAgent, ua);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rules `detection` reports for each of `user_agents`, one request after another.
+    fn rules(detection: &mut UserAgent, user_agents: &[&str]) -> Vec<Option<String>> {
+        user_agents
+            .iter()
+            .map(|ua| {
+                let raw = format!("GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: {ua}\r\n\r\n");
+                let inspection = crate::inspect::normalize::Inspection::of(
+                    &crate::inspect::parse::parse_request(raw.as_bytes(), &Default::default())
+                        .expect("a request"),
+                );
+                let info = RequestInfo {
+                    source: std::net::IpAddr::from([192, 0, 2, 1]),
+                    now: std::time::Instant::now(),
+                    inspection: &inspection,
+                };
+                let mut out = Vec::new();
+                detection.on_request(&info, &mut out);
+                out.first().map(|f| f.rule.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scanners_are_found_on_every_request_clean_clients_never() {
+        let mut d = UserAgent::new(&["sqlmap".into(), "nikto".into()], &["^evil/".into()]).unwrap();
+        let browser = "Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0";
+        let got = rules(
+            &mut d,
+            &[browser, "sqlmap/1.8", browser, "sqlmap/1.8", "evil/2", "evil/2", browser],
+        );
+        let scanner = Some("user_agent:scanner".to_string());
+        let regex = Some("user_agent:regex".to_string());
+        assert_eq!(
+            got,
+            [None, scanner.clone(), None, scanner, regex.clone(), regex, None]
+        );
     }
 }

@@ -3,7 +3,6 @@
 //! pollution, serialized objects and LDAP filters in every decoded field, plus the
 //! operator's own literal and regex patterns.
 
-mod clean_values;
 pub mod cmdi;
 pub mod crlf;
 pub mod deserialization;
@@ -25,6 +24,7 @@ use std::{borrow::Cow, path::PathBuf, time::Duration};
 use anyhow::Result;
 use serde::{Deserialize, Deserializer, de};
 
+use super::clean_memo::CleanMemo;
 use super::{BuildContext, Detection, DetectionKind, Finding, Mode, Policy, RequestInfo, Section};
 use crate::inspect::normalize::{Location, compatible};
 use shape::{LT, NONASCII, Shape, find, shell_byte};
@@ -284,6 +284,20 @@ fn check_cmdi(value: &str, shape: Shape, location: Location) -> Option<Match> {
     cmdi::check_in(value, shape.cmdi(location))
 }
 
+/// Header values remembered clean ([`CleanMemo`]): a busy host's distinct User-Agents,
+/// cookies and custom headers of the last few seconds, in at most 512 KiB.
+const MEMO_SLOTS: usize = 1024;
+
+/// Whether the payload verdicts of values in `location` are remembered: header values,
+/// which clients repeat. Query and body values change from request to request, and the
+/// memo would only cost them a hash.
+fn remembered(location: Location) -> bool {
+    matches!(
+        location,
+        Location::UserAgent | Location::HeadersValues | Location::Cookies | Location::CookieNames
+    )
+}
+
 /// The payload detection.
 pub struct Payload {
     /// Bit `i` set: [`Checker::ALL`]`[i]` runs (one of its classes is configured).
@@ -297,7 +311,7 @@ pub struct Payload {
     cmdi: bool,
     scratch: Scratch,
     /// Header values found clean, checked once however often clients repeat them.
-    clean: clean_values::CleanValues,
+    clean: CleanMemo,
 }
 
 /// Buffers the checkers reuse from one value to the next instead of allocating.
@@ -360,7 +374,7 @@ impl Payload {
             reported,
             patterns: (!patterns.is_empty()).then_some(patterns),
             scratch: Scratch::default(),
-            clean: clean_values::CleanValues::default(),
+            clean: CleanMemo::new(MEMO_SLOTS),
         }
     }
 }
@@ -377,7 +391,7 @@ impl Detection for Payload {
                 continue;
             }
             // An evasive value is a finding whatever the checkers say: never memoized.
-            let memo = (clean_values::remembered(field.location) && !field.evasive)
+            let memo = (remembered(field.location) && !field.evasive)
                 .then(|| self.clean.key(field.location, field.value));
             if let Some(key) = memo
                 && self.clean.contains(key, field.location, field.value)

@@ -1,40 +1,27 @@
-//! A memo of header values the payload checkers found clean, so that a value a client
-//! repeats on every request is checked once.
+//! A memo of values a detection found clean, so that a value a client repeats on every
+//! request is checked once.
 //!
 //! Browsers and API clients send the same `User-Agent`, `Cookie` and custom headers on
 //! every request of a session, and those are the costliest values to check: a browser
 //! User-Agent holds `(`, `;` and `/`, which admit SQL injection, XSS, command injection,
-//! traversal and LDAP checks at once. The checkers' verdict on a value depends only on the
-//! value and its location (the configuration is fixed for the detection's lifetime), so a
-//! remembered clean verdict is exact: the memo compares the whole value, never a hash
-//! alone, and a value that matched is never remembered.
+//! traversal and LDAP checks at once, and every User-Agent is searched for scanner names.
+//! A detection's verdict on a value depends only on the value and its location (the
+//! configuration is fixed for the detection's lifetime), so a remembered clean verdict is
+//! exact: the memo compares the whole value, never a hash alone, and a detection never
+//! remembers a value that matched.
 
 use std::hash::BuildHasher;
 
 use crate::inspect::normalize::Location;
 use crate::lru_table::seeded_fast_hasher;
 
-/// Slots in the memo (a power of two): a busy host's distinct User-Agents and cookie
-/// values of the last few seconds.
-const SLOTS: usize = 1024;
-
-/// Longest value remembered, in bytes: bounds the memo's memory to about
-/// `SLOTS × MAX_LEN` (512 KiB); longer values (rare in headers) are checked each time.
+/// Longest value remembered, in bytes: bounds a memo's memory to about
+/// `slots × MAX_LEN`; longer values (rare in headers) are checked each time.
 pub(super) const MAX_LEN: usize = 512;
-
-/// Whether values of `location` are remembered: header values, which clients repeat.
-/// Query and body values change from request to request, and the memo would only cost
-/// them a hash.
-pub(super) fn remembered(location: Location) -> bool {
-    matches!(
-        location,
-        Location::UserAgent | Location::HeadersValues | Location::Cookies | Location::CookieNames
-    )
-}
 
 /// A direct-mapped memo: each value has one slot (by a keyed hash, so that an attacker
 /// cannot choose values that evict each other offline); a newer value takes the slot.
-pub(super) struct CleanValues {
+pub(super) struct CleanMemo {
     slots: Box<[Slot]>,
     hasher: foldhash::quality::SeedableRandomState,
 }
@@ -47,25 +34,26 @@ struct Slot {
     value: String,
 }
 
-impl Default for CleanValues {
-    fn default() -> Self {
-        CleanValues {
-            slots: (0..SLOTS).map(|_| Slot::default()).collect(),
+impl CleanMemo {
+    /// An empty memo of `slots` values (a power of two, at least 1); a slot's buffer is
+    /// allocated when a value first takes it.
+    pub(super) fn new(slots: usize) -> CleanMemo {
+        assert!(slots.is_power_of_two(), "memo slots are a power of two");
+        CleanMemo {
+            slots: (0..slots).map(|_| Slot::default()).collect(),
             hasher: seeded_fast_hasher(),
         }
     }
-}
 
-impl CleanValues {
-    /// The key of `value` in `location`, for [`CleanValues::contains`] and
-    /// [`CleanValues::insert`] (never 0).
+    /// The key of `value` in `location`, for [`CleanMemo::contains`] and
+    /// [`CleanMemo::insert`] (never 0).
     pub(super) fn key(&self, location: Location, value: &str) -> u64 {
         self.hasher.hash_one((location as u8, value)) | 1
     }
 
     /// Whether `value` in `location` (of `key`) was found clean.
     pub(super) fn contains(&self, key: u64, location: Location, value: &str) -> bool {
-        let slot = &self.slots[key as usize % SLOTS];
+        let slot = &self.slots[key as usize & (self.slots.len() - 1)];
         slot.hash == key && slot.location == Some(location) && slot.value == value
     }
 
@@ -75,7 +63,7 @@ impl CleanValues {
         if value.len() > MAX_LEN {
             return;
         }
-        let slot = &mut self.slots[key as usize % SLOTS];
+        let slot = &mut self.slots[key as usize & (self.slots.len() - 1)];
         slot.hash = key;
         slot.location = Some(location);
         slot.value.clear();
@@ -89,7 +77,7 @@ mod tests {
 
     #[test]
     fn remembers_exact_values_per_location() {
-        let mut memo = CleanValues::default();
+        let mut memo = CleanMemo::new(64);
         let ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0";
         let key = memo.key(Location::UserAgent, ua);
         assert!(!memo.contains(key, Location::UserAgent, ua));
@@ -105,7 +93,7 @@ mod tests {
 
     #[test]
     fn long_values_are_not_remembered() {
-        let mut memo = CleanValues::default();
+        let mut memo = CleanMemo::new(64);
         let long = "a".repeat(MAX_LEN + 1);
         let key = memo.key(Location::HeadersValues, &long);
         memo.insert(key, Location::HeadersValues, &long);
