@@ -155,7 +155,8 @@ pub(super) fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
             b'*' if b.get(i + 1) == Some(&b'/') => i += 2, // end of a /*! comment
             b'-' if b.get(i + 1) == Some(&b'-')
                 && b.get(i + 2).is_none_or(|&n| {
-                    n.is_ascii_whitespace() || n.is_ascii_control() || n == b'-'
+                    // `--+` is how a URL writes `-- `, and what payload lists copy.
+                    n.is_ascii_whitespace() || n.is_ascii_control() || n == b'-' || n == b'+'
                 }) =>
             {
                 i = line_comment(b, start, toks);

@@ -155,7 +155,7 @@ const STATEMENT: Words = Words::of(STATEMENTS);
 const SHAPE_STARTS: Words = Words(
     kw!(
         "or", "and", "xor", "div", "||", "&&", "union", "waitfor", "into", "order", "group",
-        "when", "having", "where", "not"
+        "when", "having", "where", "not", "rand"
     )
     .0 | DANGEROUS.0,
 );
@@ -340,17 +340,28 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
             {
                 return Some(("sqli:tautology", i - 1, j + 2));
             }
-            // `1 AND ASCII(SUBSTRING((SELECT version()),1,1))>64`: a call compared, the
-            // blind-extraction template of sqlmap and its kin.
-            if (i == 1 || is_ctx_close(&t[i - 1]))
-                && let Some(f) = at(i + 1)
-                && f.kind == Kind::Word
-                && at(i + 2).is_some_and(|p| p.kind == Kind::LParen)
-                && let Some(close) = matching_paren(t, i + 2)
-                && at(close + 1).is_some_and(is_cmp)
-                && at(close + 2).is_some_and(is_operand)
+            // `') or ('x')=('x`, `1 OR (1)=(1)`: each side of the comparison in its own
+            // parentheses, as many on each side.
+            let wrapped = (i + 1..n).take_while(|&k| t[k].kind == Kind::LParen).count();
+            if wrapped > 0
+                && let Some(a) = at(i + 1 + wrapped)
+                && (i + 2 + wrapped..i + 2 + 2 * wrapped).all(|k| at(k).is_some_and(|p| p.kind == Kind::RParen))
+                && let Some(op) = at(i + 2 + 2 * wrapped)
+                && is_cmp(op)
+                && (i + 3 + 2 * wrapped..i + 3 + 3 * wrapped).all(|k| at(k).is_some_and(|p| p.kind == Kind::LParen))
+                && let Some(b) = at(i + 3 + 3 * wrapped)
+                && matches!(a.kind, Kind::Num | Kind::Str { .. })
+                && matches!(b.kind, Kind::Num | Kind::Str { .. })
+                && (quote.is_some() || a.kind == Kind::Num && b.kind == Kind::Num)
             {
-                return Some(("sqli:blind_comparison", i - 1, close + 2));
+                return Some(("sqli:tautology", i - 1, i + 3 + 3 * wrapped));
+            }
+            // `1 AND ASCII(SUBSTRING((SELECT version()),1,1))>64`, `15 and
+            // (ascii(substring(version(),1,1))=51)`: a call compared, maybe in parentheses,
+            // the blind-extraction template of sqlmap and its kin, after a value that is
+            // the whole input so far (`12)`, `20'`).
+            if let Some(end) = blind_comparison(t, i, wrapped) {
+                return Some(("sqli:blind_comparison", i - 1, end));
             }
             if quote.is_some_and(|q| closes_a_word(q, value))
                 && let Some(a) = at(i + 1)
@@ -478,11 +489,26 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
                 || is_boolean(&t[i - 1])
                 || matches!(t[i - 1].kind, Kind::Op | Kind::Comma | Kind::LParen)
                 || is_ctx_close(&t[i - 1]))
-            && t[i + 2..n.min(i + 12)]
+            && t[i + 2..n.min(i + 24)]
                 .iter()
-                .any(|x| x.is(kw!("from")) || x.kind == Kind::Var)
+                .any(|x| x.is(kw!("from", "select")) || x.kind == Kind::Var)
         {
             return Some(("sqli:subquery", i, i + 1));
+        }
+        // 8. `FLOOR(RAND(0)*2)`, `RAND(0)|0`: the duplicate-key error of MySQL's
+        // error-based templates (`GROUP BY CONCAT(version(), FLOOR(RAND(0)*2))`), a
+        // one-digit seed and the scaling written without spaces, as those templates do.
+        if tok.is(kw!("rand"))
+            && let Some(seed) = at(i + 2)
+            && seed.kind == Kind::Num
+            && seed.end - seed.start == 1
+            && value.get(tok.end..seed.end + 2).is_some_and(|s| {
+                let s = s.as_bytes();
+                s[0] == b'(' && s[2] == b')' && matches!(s[3], b'*' | b'|')
+            })
+            && at(i + 5).is_some_and(|a| a.kind == Kind::Num)
+        {
+            return Some(("sqli:error_based", i, i + 5));
         }
         // 7. Column-count probing: `1 ORDER BY 5--`, `' GROUP BY 2#`, ` ORDER BY 23 `,
         // `1') ORDER BY 3-- x` (sqlmap's boundaries close parentheses after the value).
@@ -496,6 +522,31 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
         }
     }
     None
+}
+
+/// The rule-1 blind comparison from the boolean at `t[i]`, the call after it in `wrapped`
+/// parentheses: where the compared operand is. The value before the boolean must be the
+/// whole input so far (`1`, `12)`) or end at the input's quote (`20'`), and the comparison
+/// follows the call, before or after the `)` that wrap it.
+fn blind_comparison(t: &[Tok], i: usize, wrapped: usize) -> Option<usize> {
+    let mut v = i - 1;
+    while v > 0 && t[v].kind == Kind::RParen {
+        v -= 1;
+    }
+    if v != 0 && !is_ctx_close(&t[v]) {
+        return None;
+    }
+    let f = t.get(i + 1 + wrapped)?;
+    if f.kind != Kind::Word || t.get(i + 2 + wrapped)?.kind != Kind::LParen {
+        return None;
+    }
+    let mut c = matching_paren(t, i + 2 + wrapped)? + 1;
+    let mut left = wrapped;
+    while left > 0 && t.get(c).is_some_and(|p| p.kind == Kind::RParen) {
+        c += 1;
+        left -= 1;
+    }
+    (t.get(c).is_some_and(is_cmp) && t.get(c + 1).is_some_and(is_operand)).then_some(c + 1)
 }
 
 /// The token before the run of `)` ending at `t[k]` (`t[k]` itself when it is no `)`):
@@ -693,6 +744,22 @@ mod tests {
             "-5661union select 1, version(),3,4 -- ",
             "-1#aaaaa\n union (select id from users limit 1,1)",
             "1#xyz\nAND#xyz\n4523=4523",
+            // Each side of the comparison in parentheses; `--+`, a URL's `-- `.
+            "') or ('x')=('x",
+            "\")) or ((\"x\"))=((\"x",
+            "1 OR (1)=(1)",
+            "1' ORDER BY 1--+",
+            // A call compared inside parentheses, after a number or the input's quote.
+            "15 and (ascii(substring(VERSION(),1,1))=51)/*",
+            "23698 and((ascii(substring(user(),1,1)))>1)",
+            "560 and (substring(version(),1,1))=5",
+            "12) and (substring(version(),1,1)=5",
+            "20'and(substring(version(),1,1))=4-- ",
+            "2511 and (version() like 0x3325)",
+            // MySQL's duplicate-key error templates.
+            "0 or 1 group by concat(version(),floor(rand(0)*2))having min(0) -- ",
+            "1603 or 1 group by concat((select version()),rand(0)|0) having min(0)",
+            "-1 or(1,1)=(select count(0),concat((select concat_ws(0x3a,user(),database(),version()) from information_schema.tables limit 125,1),floor(rand(0)*2))",
         ];
         let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
         // UN/**/ION with the comment inside the keyword is not valid SQL and is not an attack.
@@ -765,6 +832,15 @@ mod tests {
             "') or (see below)",
             "having 3 > 2 kids",
             "order by sleep",
+            "if x > 0 and (len(items)) > 3:",
+            "pick (1) or (2) of the options",
+            "score (3) = (4) points",
+            "Ayn Rand (1905) * 2 books",
+            "x = rand(10) * 5",
+            "random = rand(0) + offset",
+            "(select one of the options below)",
+            "and (for example) = done",
+            "--+ separator line +--",
         ];
         for b in benign {
             assert_eq!(check(b), None, "{b}");

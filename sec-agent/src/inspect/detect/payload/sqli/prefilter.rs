@@ -16,7 +16,7 @@ use super::{DANGEROUS, STATEMENT};
 /// rule 1 a boolean (`or`, `and`, `xor`, `div`; `||` and `&&` are operators, see
 /// [`may_match`]), 2 `union`, 3 a statement after `;` ([`STATEMENT`]), 5 a function of
 /// [`DANGEROUS`], `waitfor` or `into`, 6 `select` after `(`, 7 `order` or `group`, 1d
-/// `having`; rule 1c (a literal compared with itself) needs a self-compared `=` instead
+/// `having`, 8 `rand`; rule 1c (a literal compared with itself) needs a self-compared `=` instead
 /// (`self_compared`). Only rule
 /// 4 (comment truncation) needs no word: it needs a [`Kind::Comment`] token; and rule 4b
 /// (a quote-balanced probe), which needs two quotes in a value of at most
@@ -27,7 +27,7 @@ use super::{DANGEROUS, STATEMENT};
 const ANCHORS: Words = Words(
     kw!(
         "or", "and", "xor", "div", "union", "select", "order", "group", "waitfor", "into",
-        "having"
+        "having", "rand"
     )
     .0 | DANGEROUS.0
         | STATEMENT.0,
@@ -104,7 +104,7 @@ pub(super) fn may_match(b: &[u8]) -> bool {
         let anchor = Words(1u128 << kw);
         // `waitfor`, `into`, `having` and the functions (rules 5, 1d) start a shape
         // anywhere; `waitfor` is a statement too, hence first.
-        let placed = if anchor.0 & (kw!("waitfor", "into", "having").0 | DANGEROUS.0) != 0 {
+        let placed = if anchor.0 & (kw!("waitfor", "into", "having", "rand").0 | DANGEROUS.0) != 0 {
             true
         } else if anchor.0 & AFTER_A_VALUE.0 != 0 {
             value_ends_before(b, start)

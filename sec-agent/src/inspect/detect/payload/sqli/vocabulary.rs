@@ -77,6 +77,7 @@ pub(super) const VOCABULARY: &[&str] = &[
     "pg_sleep",
     "polygon",
     "procedure",
+    "rand",
     "randomblob",
     "regexp",
     "replace",
