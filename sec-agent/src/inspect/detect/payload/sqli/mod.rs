@@ -343,18 +343,29 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
             // `') or ('x')=('x`, `1 OR (1)=(1)`: each side of the comparison in its own
             // parentheses, as many on each side.
             let wrapped = (i + 1..n).take_while(|&k| t[k].kind == Kind::LParen).count();
+            let op_at = i + 2 + 2 * wrapped;
+            let right_opens = (op_at + 1..n)
+                .take_while(|&k| t[k].kind == Kind::LParen)
+                .count();
             if wrapped > 0
+                && right_opens <= wrapped
                 && let Some(a) = at(i + 1 + wrapped)
-                && (i + 2 + wrapped..i + 2 + 2 * wrapped).all(|k| at(k).is_some_and(|p| p.kind == Kind::RParen))
-                && let Some(op) = at(i + 2 + 2 * wrapped)
-                && is_cmp(op)
-                && (i + 3 + 2 * wrapped..i + 3 + 3 * wrapped).all(|k| at(k).is_some_and(|p| p.kind == Kind::LParen))
-                && let Some(b) = at(i + 3 + 3 * wrapped)
+                && (i + 2 + wrapped..op_at).all(|k| t.get(k).is_some_and(|p| p.kind == Kind::RParen))
+                && at(op_at).is_some_and(is_cmp)
+                && let Some(b) = at(op_at + 1 + right_opens)
                 && matches!(a.kind, Kind::Num | Kind::Str { .. })
                 && matches!(b.kind, Kind::Num | Kind::Str { .. })
                 && (quote.is_some() || a.kind == Kind::Num && b.kind == Kind::Num)
             {
-                return Some(("sqli:tautology", i - 1, i + 3 + 3 * wrapped));
+                return Some(("sqli:tautology", i - 1, op_at + 1 + right_opens));
+            }
+            // `foo' and (1+2+3)=6--`, `x' or 1+1=(2)--`: after the input's quote, an
+            // arithmetic comparison of literals up to a comment or the query's own quote.
+            if let Some(q) = quote
+                && closes_a_word(q, value)
+                && arithmetic_comparison(&t[i + 1..], value)
+            {
+                return Some(("sqli:tautology", i - 1, n - 1));
             }
             // `1 AND ASCII(SUBSTRING((SELECT version()),1,1))>64`, `15 and
             // (ascii(substring(version(),1,1))=51)`: a call compared, maybe in parentheses,
@@ -387,6 +398,16 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
             }
             if at(j).is_some_and(|p| p.kind == Kind::LParen) {
                 j += 1;
+            }
+            // `UNION ALL SELECTCHAR(88)+CHAR(88)`: sqlmap's CHAR() encoding glued to the
+            // keyword, which MySQL reads as `SELECT CHAR(88)`.
+            let glued_char = at(j).is_some_and(|w| {
+                w.kind == Kind::Word
+                    && value[w.start..w.end].eq_ignore_ascii_case("selectchar")
+                    && at(j + 1).is_some_and(|p| p.kind == Kind::LParen)
+            });
+            if glued_char {
+                return Some(("sqli:union", i, j));
             }
             if at(j).is_some_and(|s| s.is(kw!("select"))) {
                 let list = t[j + 1..n.min(j + 5)].iter().any(|x| {
@@ -475,6 +496,10 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
                 return Some(("sqli:function", i, i + 1));
             }
         }
+        // `EXEC master..xp_cmdshell 'ping x'`: MSSQL's shell procedure given a command.
+        if tok.is(kw!("xp_cmdshell")) && at(i + 1).is_some_and(|a| matches!(a.kind, Kind::Str { .. })) {
+            return Some(("sqli:function", i, i + 1));
+        }
         if tok.is(kw!("waitfor")) && at(i + 1).is_some_and(|d| d.is(kw!("delay", "time"))) {
             return Some(("sqli:function", i, i + 1));
         }
@@ -522,6 +547,25 @@ fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
         }
     }
     None
+}
+
+/// Whether `t` (what follows a boolean after the input's quote) is an arithmetic
+/// comparison of numbers and strings, in parentheses or not, to a trailing comment or to
+/// a string the query's own quote closes: `(1+2+3)=6--`, `1+1=(2) or '1`.
+fn arithmetic_comparison(t: &[Tok], value: &str) -> bool {
+    let Some((last, body)) = t.split_last() else {
+        return false;
+    };
+    let ends = last.kind == Kind::Comment && truncates(last, value)
+        || matches!(last.kind, Kind::Str { closed: false, .. });
+    ends && body.len() >= 3
+        && body.iter().any(|x| x.kind == Kind::Op && x.kw != vocabulary::NOT_IN_VOCABULARY || x.is(kw!("*", "/")))
+        && body.iter().any(is_cmp)
+        && body.iter().all(|x| {
+            matches!(x.kind, Kind::Num | Kind::Str { closed: true, .. } | Kind::LParen | Kind::RParen | Kind::Op)
+                || is_cmp(x)
+                || is_boolean(x)
+        })
 }
 
 /// The rule-1 blind comparison from the boolean at `t[i]`, the call after it in `wrapped`
@@ -760,6 +804,11 @@ mod tests {
             "0 or 1 group by concat(version(),floor(rand(0)*2))having min(0) -- ",
             "1603 or 1 group by concat((select version()),rand(0)|0) having min(0)",
             "-1 or(1,1)=(select count(0),concat((select concat_ws(0x3a,user(),database(),version()) from information_schema.tables limit 125,1),floor(rand(0)*2))",
+            "64 and(1)=1#",
+            "foo' and (1+2+3+4+5+6)=7*3--",
+            "foo' and 1+2+3+4+5+6=(7*3)--",
+            " AND 5650=CONVERT(INT,(UNION ALL SELECTCHAR(88)+CHAR(88)))-- ",
+            "t'exec master..xp_cmdshell 'nslookup www.example.com'--",
         ];
         let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
         // UN/**/ION with the comment inside the keyword is not valid SQL and is not an attack.
@@ -841,6 +890,10 @@ mod tests {
             "(select one of the options below)",
             "and (for example) = done",
             "--+ separator line +--",
+            "Rock 'n' roll and 1+1=2 is math",
+            "it's 2 and (3)",
+            "disable xp_cmdshell in production",
+            "union selectchar",
         ];
         for b in benign {
             assert_eq!(check(b), None, "{b}");
