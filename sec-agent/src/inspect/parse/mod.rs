@@ -244,17 +244,23 @@ impl HttpFlow {
 /// Parses `raw` as one complete request (for tests, tools and benchmarks); `None` when it is
 /// not a complete, valid request.
 pub fn parse_request(raw: &[u8], limits: &Limits) -> Option<Message> {
-    let mut events = Vec::new();
-    HttpFlow::default().on_stream(
-        Direction::ToServer,
-        StreamEvent::Data(raw),
-        limits,
-        &mut events,
-    );
-    match events.pop() {
-        Some(HttpEvent::Request(m)) => Some(m),
-        _ => None,
+    /// Keeps the last request, as a flow's last event: a lone request has no responses to
+    /// pair, so it needs none of a flow's bookkeeping (the queue of requests awaiting
+    /// responses, the event list).
+    struct Last(Option<Message>);
+    impl Sink for Last {
+        fn response_head(&mut self, _status: u16) -> bool {
+            false
+        }
+        fn message(&mut self, msg: Message) {
+            self.0 = Some(msg);
+        }
     }
+    let mut last = Last(None);
+    MessageParser::<true>::new()
+        .feed(raw, limits, &mut last)
+        .ok()?;
+    last.0.filter(|m| matches!(m.head, Head::Request(_)))
 }
 
 #[cfg(test)]
