@@ -90,7 +90,7 @@ pub(super) const fn mark(mut table: [u64; 256], bytes: &[u8], bit: u64) -> [u64;
     table
 }
 
-/// Whether `c` can start a shell separator or substitution (`` ;\n\r`|&$ ``): the bytes
+/// Whether `c` can start a shell separator or substitution (`` ;\n\r`|&$ `` and 0x1A): the bytes
 /// whose shape has the SHELL bit.
 pub(super) fn shell_byte(c: u8) -> bool {
     BYTE_SHAPE[usize::from(c)] & SHELL != 0
@@ -104,7 +104,8 @@ static BYTE_SHAPE: [u64; 256] = {
     t[b'"' as usize] = QUOTE;
     t[b'<' as usize] = LT;
     t[b':' as usize] = COLON;
-    t = mark(t, b";|&\n\r$", SHELL);
+    // 0x1A (SUB, `%1a`): commix's separator, the end of input for cmd.exe; no text holds it.
+    t = mark(t, b";|&\n\r$\x1a", SHELL);
     t[b'/' as usize] = SLASH;
     t[b'\\' as usize] = SLASH;
     t = mark(t, b"=>#-(@", SQL);
@@ -179,11 +180,12 @@ impl Shape {
         }
     }
 
-    /// Whether the value may hold code that runs a command: calls need a `(` and a quote,
-    /// PHP's interpolation a `{`.
+    /// Whether the value may hold code that runs a command: calls need a `(` and a quote
+    /// (or the letters of `phpinfo`, called without one), PHP's interpolation a `{`.
     #[inline]
     fn cmdi_code(self) -> bool {
-        self.has(PAREN) && self.has(QUOTE) || self.has(BRACE)
+        self.has(PAREN) && (self.has(QUOTE) || self.0 & PHPINFO_LETTERS == PHPINFO_LETTERS)
+            || self.has(BRACE)
     }
 
     /// Bit `i` set: the value holds the letter `'a' + i`, in either case.
@@ -346,6 +348,9 @@ const SINK_LETTERS: [u64; 4] = [
     word_shape(b"eval"),
 ];
 
+/// The letters of `phpinfo`.
+const PHPINFO_LETTERS: u64 = word_shape(b"phpinfo");
+
 /// The letters of `constructor` and `prototype`.
 const PROTOTYPE_LETTERS: u64 = word_shape(b"constructorprototype");
 
@@ -506,6 +511,10 @@ mod tests {
                     "{cat,/etc/passwd}",
                     "%COMSPEC% /c dir",
                     "${@print(md5(x))}",
+                    "exec(phpinfo())",
+                    ".phpinfo()",
+                    "x\x1aid",
+                    "for /f \"tokens=*\" %i in ('cmd /c \"dir\"') do x",
                 ],
             ),
             (
