@@ -244,7 +244,7 @@ impl Shape {
             | when(const { checker_bit(Checker::Cmdi) },
                 self.has(SHELL | CMDI_START | LT | GT | PAREN | BRACE),
             )
-            | when(const { checker_bit(Checker::Traversal) }, self.has(SLASH | DOT))
+            | when(const { checker_bit(Checker::Traversal) }, self.has(SLASH | DOT | LETTER_X))
             | when(const { checker_bit(Checker::Ssrf) }, self.has(COLON))
             | when(const { checker_bit(Checker::Ssti) }, self.has(BRACE | LT))
             | when(const { checker_bit(Checker::Jndi) }, self.has(DOLLAR) && self.has(BRACE))
@@ -280,7 +280,12 @@ impl Shape {
                 self.has(SHELL | CMDI_START)
                     || self.has(LT | GT | PAREN | BRACE) && self.cmdi_without_separator(value)
             }
-            Checker::Traversal => self.has(SLASH) || self.has(DOT) && find(value, "..").is_some(),
+            // A slash, a climb, or dots and slashes spelled as C hex literals (`??0x2f`).
+            Checker::Traversal => {
+                self.has(SLASH)
+                    || self.has(DOT) && find(value, "..").is_some()
+                    || self.has(LETTER_X) && spelled_slash(value)
+            }
             Checker::Ssrf => self.has(COLON),
             Checker::Ssti => self.has(BRACE) || self.has(LT) && self.has(PERCENT | BANG),
             Checker::Jndi => self.has(DOLLAR) && self.has(BRACE),
@@ -347,6 +352,20 @@ const SINK_LETTERS: [u64; 4] = [
     word_shape(b"confirm"),
     word_shape(b"eval"),
 ];
+
+/// The letter `x`, either case.
+const LETTER_X: u64 = letter_bit(b'x');
+
+/// Whether `value` spells a slash as a C hex literal (`0x2f`, `0x5c`, any case).
+#[inline(never)]
+fn spelled_slash(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.windows(4).any(|w| {
+        w[0] == b'0'
+            && w[1] | 0x20 == b'x'
+            && matches!([w[2], w[3] | 0x20], [b'2', b'f'] | [b'5', b'c'])
+    })
+}
 
 /// The letters of `phpinfo`.
 const PHPINFO_LETTERS: u64 = word_shape(b"phpinfo");
@@ -524,6 +543,8 @@ mod tests {
                     "..\\..\\win.ini",
                     "/etc/shadow",
                     "php://filter/x",
+                    "??0x2f??0x2fetc0x2fpasswd",
+                    ".?0X5Cboot.ini",
                 ],
             ),
             (
