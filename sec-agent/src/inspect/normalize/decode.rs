@@ -41,7 +41,7 @@ fn lax_overlong(input: &[u8], i: usize) -> Option<u8> {
     let (lead, cont) = (pair(e[1], e[2])?, pair(e[4], e[5])?);
     let lax = [e[1], e[2], e[4], e[5]].iter().any(|&d| hex(d).is_none());
     (lax && (lead == 0xC0 || lead == 0xC1) && cont & 0xC0 == 0x80)
-        .then(|| ((lead & 0x1F) << 6 | cont & 0x3F) as u8)
+        .then_some(((lead & 0x1F) << 6 | cont & 0x3F) as u8)
 }
 
 /// One round of percent-decoding: `%XX`, and IIS-style `%uXXXX` (a UTF-16 code unit, as

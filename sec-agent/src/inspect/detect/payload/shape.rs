@@ -245,7 +245,7 @@ impl Shape {
                 self.has(SHELL | CMDI_START | LT | GT | PAREN | BRACE),
             )
             | when(const { checker_bit(Checker::Traversal) }, self.has(SLASH | DOT | LETTER_X))
-            | when(const { checker_bit(Checker::Ssrf) }, self.has(COLON))
+            | when(const { checker_bit(Checker::Ssrf) }, self.has(COLON | SLASH))
             | when(const { checker_bit(Checker::Ssti) }, self.has(BRACE | LT))
             | when(const { checker_bit(Checker::Jndi) }, self.has(DOLLAR) && self.has(BRACE))
             | when(const { checker_bit(Checker::Xxe) }, self.has(LT))
@@ -286,7 +286,10 @@ impl Shape {
                     || self.has(DOT) && find(value, "..").is_some()
                     || self.has(LETTER_X) && spelled_slash(value)
             }
-            Checker::Ssrf => self.has(COLON),
+            // A scheme's colon, or a URL relative to the scheme (`//127.0.0.1/`).
+            Checker::Ssrf => {
+                self.has(COLON) || self.has(SLASH) && matches!(value.as_bytes(), [b'/' | b'\\', b'/' | b'\\', ..])
+            }
             Checker::Ssti => self.has(BRACE) || self.has(LT) && self.has(PERCENT | BANG),
             Checker::Jndi => self.has(DOLLAR) && self.has(BRACE),
             Checker::Xxe => self.has(LT) && (self.has(BANG) || self.has(COLON)),
@@ -549,7 +552,7 @@ mod tests {
             ),
             (
                 Checker::Ssrf,
-                &["http://127.0.0.1/", "file:///etc/passwd", "gopher://x"],
+                &["http://127.0.0.1/", "file:///etc/passwd", "gopher://x", "//127.0.0.1/"],
             ),
         ];
         for (class, attacks) in cases {
