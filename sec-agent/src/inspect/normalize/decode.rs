@@ -17,13 +17,46 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
+/// A digit of a hex escape as decoders that never checked it read it: `0`-`9`, then
+/// letters on from 10 (`g` is 16, `q` 26), the low 8 bits of the sum kept.
+fn lax_digit(b: u8) -> Option<u32> {
+    match b {
+        b'0'..=b'9' => Some(u32::from(b - b'0')),
+        b'a'..=b'z' | b'A'..=b'Z' => Some(u32::from((b | 0x20) - b'a') + 10),
+        _ => None,
+    }
+}
+
+/// The ASCII character that two escapes at `input[i..i + 6]` spell as an overlong UTF-8
+/// pair (`C0`/`C1` then a continuation byte) when their digits are read laxly (see
+/// [`lax_digit`]) and at least one is no hex digit: `%bg%qf` (`C0 AF`, `/`), `%c0%qf`,
+/// `%c1%pc` (`\\`), `%c0%9v`, `%c1%8s`, the "invalid hex" traversals of dotdotpwn's set
+/// that old IIS decoders accepted. A text's stray `%` (`50%off`) spells no such pair.
+fn lax_overlong(input: &[u8], i: usize) -> Option<u8> {
+    let e = input.get(i..i + 6)?;
+    if e[0] != b'%' || e[3] != b'%' {
+        return None;
+    }
+    let pair = |a: u8, b: u8| Some((lax_digit(a)? * 16 + lax_digit(b)?) & 0xFF);
+    let (lead, cont) = (pair(e[1], e[2])?, pair(e[4], e[5])?);
+    let lax = [e[1], e[2], e[4], e[5]].iter().any(|&d| hex(d).is_none());
+    (lax && (lead == 0xC0 || lead == 0xC1) && cont & 0xC0 == 0x80)
+        .then_some(((lead & 0x1F) << 6 | cont & 0x3F) as u8)
+}
+
 /// One round of percent-decoding: `%XX`, and IIS-style `%uXXXX` (a UTF-16 code unit, as
-/// used to slip past filters that only know `%XX`). Invalid escapes stay as they are.
+/// used to slip past filters that only know `%XX`), and the invalid-hex overlong pairs of
+/// [`lax_overlong`]. Other invalid escapes stay as they are.
 pub fn percent_decode_once(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
         if input[i] == b'%' {
+            if let Some(c) = lax_overlong(input, i) {
+                out.push(c);
+                i += 6;
+                continue;
+            }
             if let (Some(h), Some(l)) = (
                 input.get(i + 1).copied().and_then(hex),
                 input.get(i + 2).copied().and_then(hex),
@@ -130,7 +163,8 @@ pub fn decode_checked(input: &[u8], plus_is_space: bool) -> (Cow<'_, str>, bool)
 /// Whether raw `input` holds an escape that no browser, HTTP library or form encoder
 /// writes, only evasion tools (the families CRS's protocol enforcement looks for): `%%32`
 /// (an escape inside an escape), `%2%f` (one split in two), `%u002e` (an ASCII character
-/// through IIS's `%u`), and `%2525` (three rounds of encoding).
+/// through IIS's `%u`), `%2525` (three rounds of encoding), and the invalid-hex overlong
+/// pairs of [`lax_overlong`] (`%bg%qf`).
 pub fn evasive(input: &[u8]) -> bool {
     let hexd = |i: usize| input.get(i).copied().and_then(hex).is_some();
     let at = |i: usize, b: u8| input.get(i) == Some(&b);
@@ -150,6 +184,7 @@ pub fn evasive(input: &[u8]) -> bool {
             || at(i + 1, b'u')
                 && (0..4).all(|k| hexd(i + 2 + k))
                 && pua_or_fullwidth(&input[i + 2..i + 6])
+            || lax_overlong(input, i).is_some()
     };
     // From `%` to `%`: most values have a few.
     let mut from = 0;
@@ -503,6 +538,9 @@ mod tests {
             ("100%", false, "100%"),
             ("%zz%4", false, "%zz%4"),
             ("%C3%A9t%C3%A9", false, "été"),
+            ("..%bg%qfetc%bg%qfpasswd", false, "../etc/passwd"),
+            ("..%c0%qf..%c1%pc..%c0%9v..%c1%8s", false, "../..\\../..\\"),
+            ("50%off %bg %qf 100%25", false, "50%off %bg %qf 100%"),
         ];
         for (input, plus, want) in cases {
             assert_eq!(decode_slow(input.as_bytes(), *plus), *want, "{input}");

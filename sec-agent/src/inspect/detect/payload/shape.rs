@@ -90,7 +90,7 @@ pub(super) const fn mark(mut table: [u64; 256], bytes: &[u8], bit: u64) -> [u64;
     table
 }
 
-/// Whether `c` can start a shell separator or substitution (`` ;\n\r`|&$ ``): the bytes
+/// Whether `c` can start a shell separator or substitution (`` ;\n\r`|&$ `` and 0x1A): the bytes
 /// whose shape has the SHELL bit.
 pub(super) fn shell_byte(c: u8) -> bool {
     BYTE_SHAPE[usize::from(c)] & SHELL != 0
@@ -104,7 +104,8 @@ static BYTE_SHAPE: [u64; 256] = {
     t[b'"' as usize] = QUOTE;
     t[b'<' as usize] = LT;
     t[b':' as usize] = COLON;
-    t = mark(t, b";|&\n\r$", SHELL);
+    // 0x1A (SUB, `%1a`): commix's separator, the end of input for cmd.exe; no text holds it.
+    t = mark(t, b";|&\n\r$\x1a", SHELL);
     t[b'/' as usize] = SLASH;
     t[b'\\' as usize] = SLASH;
     t = mark(t, b"=>#-(@", SQL);
@@ -179,11 +180,12 @@ impl Shape {
         }
     }
 
-    /// Whether the value may hold code that runs a command: calls need a `(` and a quote,
-    /// PHP's interpolation a `{`.
+    /// Whether the value may hold code that runs a command: calls need a `(` and a quote
+    /// (or the letters of `phpinfo`, called without one), PHP's interpolation a `{`.
     #[inline]
     fn cmdi_code(self) -> bool {
-        self.has(PAREN) && self.has(QUOTE) || self.has(BRACE)
+        self.has(PAREN) && (self.has(QUOTE) || self.0 & PHPINFO_LETTERS == PHPINFO_LETTERS)
+            || self.has(BRACE)
     }
 
     /// Bit `i` set: the value holds the letter `'a' + i`, in either case.
@@ -242,8 +244,8 @@ impl Shape {
             | when(const { checker_bit(Checker::Cmdi) },
                 self.has(SHELL | CMDI_START | LT | GT | PAREN | BRACE),
             )
-            | when(const { checker_bit(Checker::Traversal) }, self.has(SLASH | DOT))
-            | when(const { checker_bit(Checker::Ssrf) }, self.has(COLON))
+            | when(const { checker_bit(Checker::Traversal) }, self.has(SLASH | DOT | LETTER_X))
+            | when(const { checker_bit(Checker::Ssrf) }, self.has(COLON | SLASH))
             | when(const { checker_bit(Checker::Ssti) }, self.has(BRACE | LT))
             | when(const { checker_bit(Checker::Jndi) }, self.has(DOLLAR) && self.has(BRACE))
             | when(const { checker_bit(Checker::Xxe) }, self.has(LT))
@@ -278,8 +280,16 @@ impl Shape {
                 self.has(SHELL | CMDI_START)
                     || self.has(LT | GT | PAREN | BRACE) && self.cmdi_without_separator(value)
             }
-            Checker::Traversal => self.has(SLASH) || self.has(DOT) && find(value, "..").is_some(),
-            Checker::Ssrf => self.has(COLON),
+            // A slash, a climb, or dots and slashes spelled as C hex literals (`??0x2f`).
+            Checker::Traversal => {
+                self.has(SLASH)
+                    || self.has(DOT) && find(value, "..").is_some()
+                    || self.has(LETTER_X) && spelled_slash(value)
+            }
+            // A scheme's colon, or a URL relative to the scheme (`//127.0.0.1/`).
+            Checker::Ssrf => {
+                self.has(COLON) || self.has(SLASH) && matches!(value.as_bytes(), [b'/' | b'\\', b'/' | b'\\', ..])
+            }
             Checker::Ssti => self.has(BRACE) || self.has(LT) && self.has(PERCENT | BANG),
             Checker::Jndi => self.has(DOLLAR) && self.has(BRACE),
             Checker::Xxe => self.has(LT) && (self.has(BANG) || self.has(COLON)),
@@ -345,6 +355,23 @@ const SINK_LETTERS: [u64; 4] = [
     word_shape(b"confirm"),
     word_shape(b"eval"),
 ];
+
+/// The letter `x`, either case.
+const LETTER_X: u64 = letter_bit(b'x');
+
+/// Whether `value` spells a slash as a C hex literal (`0x2f`, `0x5c`, any case).
+#[inline(never)]
+fn spelled_slash(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.windows(4).any(|w| {
+        w[0] == b'0'
+            && w[1] | 0x20 == b'x'
+            && matches!([w[2], w[3] | 0x20], [b'2', b'f'] | [b'5', b'c'])
+    })
+}
+
+/// The letters of `phpinfo`.
+const PHPINFO_LETTERS: u64 = word_shape(b"phpinfo");
 
 /// The letters of `constructor` and `prototype`.
 const PROTOTYPE_LETTERS: u64 = word_shape(b"constructorprototype");
@@ -506,6 +533,10 @@ mod tests {
                     "{cat,/etc/passwd}",
                     "%COMSPEC% /c dir",
                     "${@print(md5(x))}",
+                    "exec(phpinfo())",
+                    ".phpinfo()",
+                    "x\x1aid",
+                    "for /f \"tokens=*\" %i in ('cmd /c \"dir\"') do x",
                 ],
             ),
             (
@@ -515,11 +546,13 @@ mod tests {
                     "..\\..\\win.ini",
                     "/etc/shadow",
                     "php://filter/x",
+                    "??0x2f??0x2fetc0x2fpasswd",
+                    ".?0X5Cboot.ini",
                 ],
             ),
             (
                 Checker::Ssrf,
-                &["http://127.0.0.1/", "file:///etc/passwd", "gopher://x"],
+                &["http://127.0.0.1/", "file:///etc/passwd", "gopher://x", "//127.0.0.1/"],
             ),
         ];
         for (class, attacks) in cases {

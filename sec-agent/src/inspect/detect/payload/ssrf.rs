@@ -19,6 +19,7 @@ const METADATA_HOSTS: &[&str] = &[
     "instance-data",
     "instance-data.ec2.internal",
     "metadata.azure.internal",
+    "localhost.localdomain",
     "ip6-localhost",
     "ip6-loopback",
 ];
@@ -42,22 +43,30 @@ pub fn check(value: &str) -> Option<Match> {
             offset + s.len() + 16,
         ));
     }
-    // `http:127.0.0.1/`: WHATWG URL parsers (browsers, Node's `URL`) read a special scheme
-    // without slashes as if they were there, so a filter that looks for `://` is bypassed.
-    if let Some(rest) = lower
+    // `http:127.0.0.1/`, `http:\\\\127.0.0.1`, `http:/\\127.0.0.1`: WHATWG URL parsers
+    // (browsers, Node's `URL`) read a special scheme with any slashes and backslashes, or
+    // none, as if `//` were there, so a filter that looks for `://` is bypassed. A value
+    // that starts with `//` is a URL relative to the scheme, fetched as one.
+    let special = lower
         .strip_prefix("http:")
         .or_else(|| lower.strip_prefix("https:"))
-        .filter(|r| !r.starts_with(['/', '\\']))
-    {
-        let authority = &rest[..authority_len(rest)];
-        if internal_host(host_of(authority)) {
-            return Some(Match::new(
-                "ssrf:internal_host",
-                value,
-                offset,
-                offset + lower.len() - rest.len() + authority.len(),
-            ));
+        .filter(|r| !r.starts_with("//"));
+    let relative = lower.strip_prefix("//").or_else(|| lower.strip_prefix("\\\\"));
+    if let Some(rest) = special.or(relative) {
+        let rest = rest.trim_start_matches(['/', '\\']);
+        let authority_end = authority_len(rest);
+        let end = offset + lower.len() - rest.len() + authority_end;
+        if internal_authority(rest) {
+            return Some(Match::new("ssrf:internal_host", value, offset, end));
         }
+        if relative.is_some() && web_shell(&rest[authority_end..]) {
+            return Some(Match::new("rfi:url", value, offset, offset + lower.len()));
+        }
+    }
+    // `localhost:8080`, `[::1]:25`: an address and port without a scheme, which the
+    // application completes; a metadata address alone.
+    if bare_internal(&lower) {
+        return Some(Match::new("ssrf:internal_host", value, offset, offset + lower.len()));
     }
     let mut search = 0;
     while let Some(p) = lower[search..].find("://") {
@@ -85,9 +94,7 @@ pub fn check(value: &str) -> Option<Match> {
             ));
         }
         let authority_end = search + authority_len(&lower[search..]);
-        let authority = &lower[search..authority_end];
-        let host = host_of(authority);
-        if internal_host(host) {
+        if internal_authority(&lower[search..]) {
             return Some(Match::new(
                 "ssrf:internal_host",
                 value,
@@ -99,7 +106,7 @@ pub fn check(value: &str) -> Option<Match> {
         // the application appends (`include($page . ".php")`).
         if scheme.starts_with("http") || scheme == "ftp" {
             let tail = &lower[authority_end..];
-            if tail.len() > 1 && (tail.ends_with('?') || tail.contains("%00")) {
+            if tail.len() > 1 && (tail.ends_with('?') || tail.contains("%00")) || web_shell(tail) {
                 return Some(Match::new(
                     "rfi:url",
                     value,
@@ -130,6 +137,65 @@ fn in_prose(lower: &str, start: usize) -> bool {
             .any(|w| w.len() > 1 && w.bytes().all(|c| c.is_ascii_alphabetic()))
 }
 
+/// Whether the authority that starts `rest` names an internal host, as any parser may
+/// read it: after the last `@` (RFC 3986), and, when an `@` comes before the path, also
+/// before it, where parsers that stop at `#`, `?` or a port's `:` put the host
+/// (`http://127.0.0.1#@evil.com/`, `http://127.0.0.1:80@evil.com/`,
+/// `http://evil.com#@127.0.0.1/`).
+fn internal_authority(rest: &str) -> bool {
+    if internal_host(host_of(&rest[..authority_len(rest)])) {
+        return true;
+    }
+    let wide = &rest[..rest.find(['/', '\\', ' ']).unwrap_or(rest.len())];
+    let Some(at) = wide.find('@') else {
+        return false;
+    };
+    let before = &wide[..at];
+    let before = &before[..before.find(['#', '?', '%', '\\', '+', '&']).unwrap_or(before.len())];
+    internal_host(host_of(before)) || internal_host(host_of(&wide[wide.rfind('@').unwrap_or(at) + 1..]))
+}
+
+/// Whether a URL's path (`tail`, after the authority) ends in a web shell, the file a remote
+/// inclusion fetches: a shell's usual name (`shell`, `c99`, `r57`, `cmd`, `backdoor`,
+/// `webshell`...) as a script or as text (`.txt`, `.php`), or a script disguised as text
+/// (`x.php.txt`), which the attacker's server serves without running. Other files on
+/// other hosts are what parameters that take URLs are for.
+fn web_shell(tail: &str) -> bool {
+    const SHELLS: &[&str] = &[
+        "shell", "c99", "r57", "cmd", "backdoor", "webshell", "wso", "b374k", "phpshell",
+        "php-backdoor", "cmdasp", "simple-backdoor", "reverse", "revshell", "evil",
+    ];
+    let path = &tail[..tail.find(['?', '#']).unwrap_or(tail.len())];
+    let file = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let file = file.strip_suffix("%00").unwrap_or(file);
+    let Some((stem, ext)) = file.rsplit_once('.') else {
+        return false;
+    };
+    if !matches!(ext, "txt" | "php" | "php3" | "php5" | "phtml" | "jsp" | "asp" | "aspx") {
+        return false;
+    }
+    let disguised = ext == "txt" && [".php", ".asp", ".jsp"].iter().any(|e| stem.ends_with(e));
+    disguised || SHELLS.contains(&stem)
+}
+
+/// A whole value that is an internal host and a port (`localhost:8080`, `127.0.0.1:6379`,
+/// `[::1]:25`), or a cloud metadata address alone (`169.254.169.254`). `localhost` or
+/// `127.0.0.1` alone is what a form about a server takes.
+fn bare_internal(lower: &str) -> bool {
+    if lower.len() > 64 || lower.bytes().any(|c| c.is_ascii_whitespace() || c == b'/') {
+        return false;
+    }
+    if let Ok(v4) = lower.parse::<Ipv4Addr>() {
+        return v4.is_link_local() || v4 == Ipv4Addr::new(100, 100, 100, 200);
+    }
+    let Some((host, port)) = lower.rsplit_once(':') else {
+        return false;
+    };
+    let port_ok = !port.is_empty() && port.len() <= 5 && port.bytes().all(|c| c.is_ascii_digit());
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    port_ok && !host.is_empty() && internal_host(host)
+}
+
 /// Length of the authority that starts `rest`: up to the path, query, fragment or a space.
 fn authority_len(rest: &str) -> usize {
     rest.find(['/', '?', '#', ' ']).unwrap_or(rest.len())
@@ -152,6 +218,10 @@ fn internal_host(host: &str) -> bool {
     if host == "localhost" || host.ends_with(".localhost") || METADATA_HOSTS.contains(&host) {
         return true;
     }
+    // Kubernetes' API server from inside a pod, a cluster's internal services.
+    if host.ends_with(".svc.cluster.local") || host.starts_with("kubernetes.default") {
+        return true;
+    }
     // `example.com.127.0.0.1`: a name whose last labels are an internal address.
     if let Some((_, dotted)) = host.rmatch_indices('.').nth(3).map(|(p, _)| host.split_at(p + 1))
         && let Ok(v4) = dotted.parse::<Ipv4Addr>()
@@ -171,8 +241,9 @@ fn internal_host(host: &str) -> bool {
         return internal_disguised(host, v4);
     }
     if let Ok(v6) = host.parse::<Ipv6Addr>() {
+        // A private address spelled as IPv6 is a disguise too (`[::ffff:10.0.0.1]`).
         if let Some(v4) = v6.to_ipv4_mapped() {
-            return internal_v4(v4);
+            return internal_v4(v4) || v4.is_private();
         }
         let seg = v6.segments();
         return v6.is_loopback()
@@ -210,9 +281,16 @@ fn loose_ipv4(host: &str) -> Option<Ipv4Addr> {
         return None;
     }
     let mut nums = Vec::with_capacity(4);
+    // Eight hex digits without `0x` (`7f000001`), as some parsers take a bare hex host.
+    if parts.len() == 1 && host.len() == 8 && host.bytes().any(|c| c.is_ascii_alphabetic()) {
+        return u32::from_str_radix(host, 16).ok().map(Ipv4Addr::from);
+    }
     for p in &parts {
         let n = if let Some(h) = p.strip_prefix("0x") {
             u64::from_str_radix(h, 16).ok()?
+        } else if let Some(o) = p.strip_prefix("0o").or_else(|| p.strip_prefix('o')) {
+            // `0o177` and `o177`: octal as Python and some SSRF filters' parsers spell it.
+            u64::from_str_radix(o, 8).ok()?
         } else if p.len() > 1 && p.starts_with('0') {
             u64::from_str_radix(&p[1..], 8).ok()?
         } else {
@@ -304,6 +382,24 @@ mod tests {
             "http://evil.example/shell.txt?",
             "http:127.0.0.1/",
             "https:localhost:8080/admin",
+            "//127.0.0.1/admin",
+            "http:\\\\127.0.0.1/",
+            "http:/\\localhost/",
+            "http://0o177.0.0.1/",
+            "http://o177.0.0.1/",
+            "http://7f000001/",
+            "http://[::ffff:10.0.0.1]/",
+            "http://kubernetes.default.svc/api",
+            "http://evil.com#@127.0.0.1/",
+            "http://127.0.0.1:80@evil.com/",
+            "https://127.0.0.1%23@evil.com/",
+            "localhost:8080",
+            "[::1]:25",
+            "169.254.169.254",
+            "http://evil.example/shell.txt",
+            "https://10.10.14.2/c99.php",
+            "//evil.example/inc.php.txt",
+            "ftp://evil.example/r57.txt",
         ];
         for a in attacks {
             assert!(check(a).is_some(), "missed {a}");
@@ -325,6 +421,18 @@ mod tests {
             "caf\u{e9}://127.0.0.1/",
             "http:example.com/",
             "https: the secure one",
+            "//cdn.example.com/app.js",
+            "localhost",
+            "127.0.0.1",
+            "192.168.1.1:8080",
+            "10:30",
+            "https://example.com/docs/shell.html",
+            "https://raw.githubusercontent.com/u/r/main/install.txt",
+            "https://example.com/files/report.txt",
+            "http://example.com/index.php?page=about",
+            "https://user@example.com/",
+            "http://deadbeef/",
+            "https://www.example.com/0x7f",
         ];
         for b in benign {
             assert_eq!(check(b), None, "{b}");

@@ -98,6 +98,21 @@ const SENSITIVE: &[&str] = &[
     "/.bash_history",
     "/.mysql_history",
     "/.aws/credentials",
+    // Dotfiles of a home directory that hold hosts trusted, credentials or history.
+    "/.netrc",
+    "/.rhosts",
+    "/.shosts",
+    "/.forward",
+    "/.profile",
+    "/.bashrc",
+    "/.bash_profile",
+    "/.cshrc",
+    "/.login",
+    "/.logout",
+    "/.sh_history",
+    "/.xauthority",
+    "/.pgpass",
+    "/.git-credentials",
     "/.docker/config",
     "/.kube/config",
     "id_rsa",
@@ -148,6 +163,7 @@ const SECRETS_AFTER_CLIMB: &[&str] = &[
     "/.git/",
     "wp-config.php",
     "config.php",
+    "config.inc",
     "settings.py",
     "database.yml",
 ];
@@ -247,49 +263,64 @@ pub fn check(value: &str, in_path: bool) -> Option<Match> {
 /// for names).
 pub(super) fn check_shaped(value: &str, in_path: bool, shape: u64) -> Option<Match> {
     check_value(value, in_path, shape).or_else(|| {
-        // Only values with an `x` can spell one.
-        const X: u64 = super::shape::word_shape(b"x");
-        if shape & X == 0 {
-            return None;
-        }
-        // `0x2e0x2e/` and `..0x2f`: dots and slashes spelled as C hex literals, which
-        // some decoders turn back into bytes (and no path holds otherwise).
-        let spelled = spelled_hex(value)?;
-        check_value(&spelled, in_path, u64::MAX)
+        let respelled = respelled(value, shape)?;
+        check_value(&respelled, in_path, u64::MAX)
             .map(|m| Match::new(m.rule, value, 0, value.len().min(24)))
     })
 }
 
-/// `value` with `0x2e`, `0x2f` and `0x5c` (any case) as `.`, `/` and `\\`, when it holds any.
-fn spelled_hex(value: &str) -> Option<String> {
-    super::find(value, "0x").or_else(|| super::find(value, "0X"))?;
+/// `value` with the dots and slashes that attack lists spell otherwise written as
+/// themselves, when it holds any: C hex literals (`0x2e0x2e0x2f`, which some decoders turn
+/// back into bytes), escapes whose `%` a layer dropped (`..2f..2fetc2fpasswd`), and runs of
+/// slashes collapsed (`..///etc///passwd`, `..\\\\etc`), as file systems read them. No
+/// path holds the first two otherwise.
+fn respelled(value: &str, shape: u64) -> Option<String> {
+    // Only values with an `x` can spell a hex literal.
+    const X: u64 = super::shape::word_shape(b"x");
     let b = value.as_bytes();
-    let at = |i: usize| -> Option<char> {
-        let w = b.get(i..i + 4)?;
-        if w[0] != b'0' || !w[1].eq_ignore_ascii_case(&b'x') {
-            return None;
-        }
-        match [w[2], w[3].to_ascii_lowercase()] {
-            [b'2', b'e'] => Some('.'),
-            [b'2', b'f'] => Some('/'),
-            [b'5', b'c'] => Some('\\'),
+    let hex = shape & X != 0 && (super::find(value, "0x").is_some() || super::find(value, "0X").is_some());
+    let bare = shape & super::shape::DOT != 0
+        && (super::shape::find_ignore_case(b, b"..2f").is_some() || super::shape::find_ignore_case(b, b"..5c").is_some());
+    let doubled = shape & super::shape::SLASH != 0
+        && b.windows(2).enumerate().any(|(i, w)| {
+            is_slash(w[0]) && is_slash(w[1]) && (i == 0 || b[i - 1] != b':')
+        });
+    if !(hex || bare || doubled) {
+        return None;
+    }
+    // The byte a spelled form at `i` stands for, and its length.
+    let spelled = |i: usize| -> Option<(char, usize)> {
+        let w = b.get(i..)?;
+        let (digits, len) = match w {
+            [b'0', x, d1, d2, ..] if hex && x.eq_ignore_ascii_case(&b'x') => ([*d1, *d2], 4),
+            // Once a value climbs with `..2f`, its other `2f` are slashes too (`etc2fpasswd`).
+            [d1, d2, ..] if bare && i > 0 => ([*d1, *d2], 2),
+            _ => return None,
+        };
+        match [digits[0], digits[1].to_ascii_lowercase()] {
+            [b'2', b'e'] if len == 4 => Some(('.', len)),
+            [b'2', b'f'] => Some(('/', len)),
+            [b'5', b'c'] => Some(('\\', len)),
             _ => None,
         }
     };
-    (0..b.len()).find(|&i| at(i).is_some())?;
     let mut out = String::with_capacity(value.len());
     let mut i = 0;
     while i < b.len() {
-        if let Some(c) = at(i) {
+        if let Some((c, len)) = spelled(i) {
             out.push(c);
-            i += 4;
-        } else {
-            let c = value[i..].chars().next().expect("in bounds");
-            out.push(c);
-            i += c.len_utf8();
+            i += len;
+            continue;
         }
+        let c = value[i..].chars().next().expect("in bounds");
+        // A slash after a slash adds nothing to a path (but for the `//` of a URL).
+        let slash = c == '/' || c == '\\';
+        if !(doubled && slash && out.ends_with(['/', '\\']) && !out.ends_with(":/")) {
+            out.push(c);
+        }
+        i += c.len_utf8();
     }
-    Some(out)
+    (out != value).then_some(out)
 }
 
 fn check_value(value: &str, in_path: bool, shape: u64) -> Option<Match> {
@@ -301,11 +332,11 @@ fn check_value(value: &str, in_path: bool, shape: u64) -> Option<Match> {
     let b = value.as_bytes();
     // Every climb rule needs a `..`; most values have none and skip to the names.
     let Some(first_dot_dot) = super::find(value, "..") else {
-        return if may_name(value, shape, 0) && NAMES.is_match(value) {
-            named_file(value, 0)
-        } else {
-            None
-        };
+        if !may_name(value, shape, 0) {
+            return None;
+        }
+        let named = if NAMES.is_match(value) { named_file(value, 0) } else { None };
+        return named.or_else(|| system_path(value));
     };
     let dot_dot_at = |i: usize| b[i] == b'.' && b.get(i + 1) == Some(&b'.');
     let ends_with_climb = is_slash(b[b.len() - 3]) && b.ends_with(b"..");
@@ -349,6 +380,23 @@ fn check_value(value: &str, in_path: bool, shape: u64) -> Option<Match> {
         ));
     }
     None
+}
+
+/// A whole value that is a path under `/etc/` or `/proc/` (`/etc/inetd.conf`,
+/// `/proc/loadavg`): host configuration and kernel state, which file inclusion lists name
+/// beyond the files of [`SENSITIVE`]. Path bytes only: a glob (`/etc/init.d/*`), a
+/// sentence's full stop or a word after the path is text.
+fn system_path(value: &str) -> Option<Match> {
+    let b = value.as_bytes();
+    let dir = [&b"/etc/"[..], b"/proc/"].into_iter().find(|d| {
+        b.len() > d.len() && b[..d.len()].iter().zip(*d).all(|(&c, &p)| c.to_ascii_lowercase() == p || p == b'/' && c == b'\\')
+    })?;
+    let rest = &b[dir.len()..];
+    let path_bytes = rest
+        .iter()
+        .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/' | b'\\'));
+    (path_bytes && rest[0].is_ascii_alphanumeric() && !rest.ends_with(b"."))
+        .then(|| Match::new("traversal:sensitive_file", value, 0, value.len().min(24)))
 }
 
 /// Whether `rest`, what follows a file's name, describes it in words (`/etc/resolv.conf
@@ -440,6 +488,16 @@ mod tests {
             ("/images/..", true),
             ("C:\\Windows\\System32\\drivers\\etc\\hosts", false),
             ("/proc/self/environ", false),
+            ("..2f..2f..2fetc2fpasswd", false),
+            ("..///etc///passwd", false),
+            ("..\\\\\\etc\\\\\\issue", false),
+            ("??0x2f??0x2fetc0x2fpasswd", false),
+            ("?.0x5cetc0x5cpasswd", false),
+            ("0x2e0x2e0x2fwindows0x2fsystem320x2fdrivers0x2fetc0x2fhosts", false),
+            ("/etc/inetd.conf", false),
+            ("/proc/loadavg", false),
+            ("/.rhosts", false),
+            ("../../.netrc", false),
         ];
         for (a, in_path) in attacks {
             assert!(check(a, in_path).is_some(), "missed {a}");
@@ -460,6 +518,14 @@ mod tests {
             ("my .env file tips", false),
             ("php is fun", false),
             ("/api/v1/users/42", true),
+            ("/etc/postgresql/*/*/start.conf.", false),
+            ("/etc/myapp is where it lives", false),
+            ("edit ~/.bashrc and ~/.profile", false),
+            ("~/.bashrc", false),
+            ("https://example.com//docs//x", false),
+            ("v1..2fast", false),
+            ("//cdn.example.com/app.js", false),
+            ("0x2e is a dot", false),
         ];
         for (b, in_path) in benign {
             assert_eq!(check(b, in_path), None, "{b}");

@@ -75,7 +75,9 @@ pub(super) fn check(value: &str, hints: super::Hints) -> Option<Match> {
     while let Some(p) = b[i..].iter().position(|&c| c == b'(' || c == b'{') {
         let at = i + p;
         let found = match b[at] {
-            b'(' => call(value, at).map(|start| (start, "cmdi:code_call")),
+            b'(' => call(value, at)
+                .or_else(|| phpinfo_call(b, at))
+                .map(|start| (start, "cmdi:code_call")),
             // `${@` is looked at from its `$`.
             _ => {
                 let start = if at > 0 && b[at - 1] == b'$' { at - 1 } else { at };
@@ -131,6 +133,25 @@ fn call(value: &str, paren: usize) -> Option<usize> {
     words::command_at(command, 0, false, false).map(|_| start)
 }
 
+/// Where `phpinfo()` starts, when its `(` is at `paren` and it sits in code: glued to
+/// the punctuation that closes the input's string or expression before it (`'.phpinfo().'`,
+/// `)'}phpinfo()'#`, `exec(phpinfo())`, commix's code injection probes) or starting the
+/// value, and followed by the end or more punctuation. Text about it puts a blank
+/// before it ("run phpinfo() to see") or words after it.
+fn phpinfo_call(b: &[u8], paren: usize) -> Option<usize> {
+    const NAME: &[u8] = b"phpinfo";
+    let start = paren.checked_sub(NAME.len())?;
+    if !b[start..paren].eq_ignore_ascii_case(NAME) || b.get(paren + 1) != Some(&b')') {
+        return None;
+    }
+    let code = |c: &u8| matches!(c, b'.' | b'\'' | b'"' | b';' | b')' | b'(' | b'{' | b'}' | b'\n' | b'\r');
+    let before = b[..start].iter().rev().find(|&&c| c != b'@');
+    let after = b.get(paren + 2);
+    let glued_before = before.is_none_or(code);
+    let glued_after = after.is_none_or(|c| code(c) || matches!(c, b'#' | b'/' | b'\\'));
+    (glued_before && glued_after).then_some(start)
+}
+
 /// `$((7+7))`, `$[7+7]`: a shell's arithmetic on two literal numbers. Scripts do their
 /// sums on variables; a probe checks that the value reached a shell by reading back the
 /// result (commix writes `echo X$((31+7))$(echo X)X`). Template engines' `{{7*7}}` is the
@@ -175,6 +196,44 @@ pub(super) fn evaluation_probe(b: &[u8], at: usize) -> bool {
     }
     blanks(&mut k);
     rest[k..].starts_with(close)
+}
+
+/// Whether the substitution opened at `at` (`$(` when `open` is 2, a backtick when 1) is
+/// a marker an injection prints around a command's output to find it in the page:
+/// `echo` of one word, glued to a word or another substitution (commix's
+/// `echo TAG$(echo TAG)$(id)$(echo TAG)TAG`). Scripts substitute commands, not literals,
+/// and text puts a blank before a substitution.
+pub(super) fn echo_marker(b: &[u8], at: usize, open: usize) -> bool {
+    if open == 2 && b.get(at + 1) != Some(&b'(') {
+        return false;
+    }
+    let glued = at > 0 && (b[at - 1].is_ascii_alphanumeric() || matches!(b[at - 1], b')' | b'`'));
+    if !glued {
+        return false;
+    }
+    let Ok(inner) = std::str::from_utf8(&b[at + open..b.len().min(at + open + 80)]) else {
+        return false;
+    };
+    let inner = words::skip_blanks(inner);
+    let word = words::word_end(inner.as_bytes());
+    let mut buf = [0; LONGEST_COMMAND];
+    if word == 0 || words::command_word(&inner.as_bytes()[..word], &mut buf) != "echo" {
+        return false;
+    }
+    let arg = &inner[word..];
+    let token = words::skip_blanks(arg);
+    if token.len() == arg.len() {
+        return false;
+    }
+    // The word may carry the quoting and empty expansions of the tampers (`''T''A''G`).
+    let close = if open == 2 { b')' } else { b'`' };
+    let t = token.as_bytes();
+    let len = t
+        .iter()
+        .take(48)
+        .take_while(|&&c| c.is_ascii_alphanumeric() || matches!(c, b'\'' | b'"' | b'\\' | b'@' | b'{' | b'}' | b'$'))
+        .count();
+    t[..len].iter().any(u8::is_ascii_alphanumeric) && t.get(len) == Some(&close)
 }
 
 /// PHP's complex interpolation running a function: `${@print(...)}` (with `@`, PHP's error

@@ -93,6 +93,12 @@ pub fn check_in(value: &str, hints: Hints) -> Option<Match> {
     let data = data_start(value.as_bytes());
     shellshock(value, data)
         .or_else(|| code::check(value, hints))
+        .or_else(|| {
+            (hints.whole && hints.code)
+                .then(|| words::windows_loop_runs_shell(value, data))
+                .flatten()
+                .map(|end| Match::new("cmdi:command", value, data, end))
+        })
         .or_else(|| separated(value, data))
         .or_else(|| bare::check(value, hints.whole && hints.command_line))
         .or_else(|| {
@@ -175,8 +181,9 @@ fn shellshock(value: &str, data: usize) -> Option<Match> {
 fn separator(b: &[u8], i: usize) -> usize {
     match b[i] {
         // A carriage return ends a command line for cmd.exe and for the scripts that split
-        // lines on it; it stands for a newline in attack lists (`%0d`).
-        b';' | b'\n' | b'\r' | b'`' => 1,
+        // lines on it; it stands for a newline in attack lists (`%0d`). 0x1A (SUB, `%1a`),
+        // the DOS end-of-file byte, is one of commix's separators: no text holds it.
+        b';' | b'\n' | b'\r' | b'`' | 0x1a => 1,
         b'|' | b'&' => {
             if b.get(i + 1) == Some(&b[i]) {
                 2
@@ -259,9 +266,12 @@ fn separated(value: &str, data: usize) -> Option<Match> {
             if code::request_variable(&b[at + 1..]) {
                 return Some(Match::new("cmdi:code_call", value, at, at + 16));
             }
+            if code::echo_marker(b, at, 1) {
+                return Some(Match::new("cmdi:evaluation", value, at, at + 24));
+            }
             (1, true, after)
         } else {
-            if b[at] == b'$' && code::evaluation_probe(b, at) {
+            if b[at] == b'$' && (code::evaluation_probe(b, at) || code::echo_marker(b, at, 2)) {
                 return Some(Match::new("cmdi:evaluation", value, at, at + 24));
             }
             match separator(b, at) {
@@ -357,11 +367,14 @@ fn lead_is_text(lead: &str) -> bool {
     let first = &t[..first_end];
     match words {
         0 => false, // The value starts with the separator.
+        // `test` alone is no command (the builtin needs an expression): it is the value a
+        // tool or a tester types into a field before what it injects (`test;id`).
         1 => {
             first.starts_with('#')
                 || first.starts_with("--")
                 || is_assignment(first)
                 || words::is_shell_word(first)
+                    && !first.trim_end_matches(['\'', '"']).eq_ignore_ascii_case("test")
         }
         _ => syntax || first.starts_with('#') || words::is_shell_word(first),
     }

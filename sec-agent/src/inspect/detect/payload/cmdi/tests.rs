@@ -388,3 +388,53 @@ fn a_name_split_off_by_a_semicolon() {
         assert!(check_in(v, hints).is_none(), "{v}");
     }
 }
+
+/// The shapes of commix's payload templates (its separators, techniques and tampers).
+#[test]
+fn commix_shapes() {
+    let attacks = [
+        // Its `%1a` separator, and `test`, the value it is typed after.
+        "\x1aecho dYmc1i$((357+453))$(echo dYmc1i)dYmc1i",
+        "127.0.0.1\x1aid",
+        "test;IRH=$(echo \"$(pwd)\");IRH1=${#IRH};if [ 6 -eq $IRH1 ];then sleep 2;fi",
+        "test'|[ 15 -ne $(echo j7GWm |tr -d '\\n'|wc -c) ]||sleep 3",
+        "test&&python3 -c \"print('x'+str(int(1+2)))\"",
+        // The marker echoed around a command's output, without a separator before it.
+        "echo RO9wUC$(echo RO9wUC)$(hostname)$(echo RO9wUC)RO9wUC&&",
+        "'echo kliht`echo kliht``uname -s``echo kliht`kliht//",
+        "''ec''h''o ''p8''i''X$(''ec''h''o ''p8''i''X)$(''id)$(''ec''h''o ''p8''i''X)''p8''i''X",
+        // Tampers: empty expansions before each letter, carets.
+        ";$@ec$@h$@o x$(($@1+2))",
+        "|$@c$@a$@t /$@e$@tc/$@p$@a$@s$@s$@w$@d",
+        ";${XYZ}w${XYZ}h${XYZ}o${XYZ}a${XYZ}m${XYZ}i",
+        // cmd.exe's loop that runs a command for its output.
+        "|for /f \"tokens=*\" %i in ('cmd /c \"set /a (1+2)\"') do @set /p = TAG%iTAGTAG",
+        "x&f^o^r /^f \"^t^o^k^e^n^s=*\" %^i ^i^n ('c^md /c \"whoami\"') d^o @^s^e^t /^p = x%^i",
+        "for /f \"tokens=*\" %i in ('cmd /c \"dir\"') do @set /p = x%ix;",
+        "'for /f \"tokens=*\" %i in ('powershell.exe -InputFormat none write 'a'.length') do if %i==1 cmd /c x",
+        // PHP's configuration dump as code.
+        "exec(phpinfo())",
+        "'.phpinfo().'",
+        ")'}phpinfo()'#",
+        "\nsystem(phpinfo())}}",
+        ".@phpinfo()",
+    ];
+    assert_eq!(missed(&attacks), Vec::<&str>::new());
+    let benign = [
+        "test",
+        "test; more tests tomorrow",
+        "sudo apt-get install linux-headers-$(uname -r)",
+        "echo $(echo hello) prints hello",
+        "FOO=bar$(date +%s)",
+        "for f in *.txt; do echo $f; done",
+        "for /f \"tokens=*\" %i in ('dir /b') do echo %i",
+        "for /l %x in (1,1,5) do echo %x",
+        "Use a for /f loop to read a file",
+        "Call phpinfo() to see the loaded modules.",
+        "phpinfo() shows the configuration",
+        "the phpinfo() page; see also",
+        "price: $@ 5",
+        "${HOME}/bin/tool --help",
+    ];
+    assert_eq!(matched(&benign), vec![]);
+}

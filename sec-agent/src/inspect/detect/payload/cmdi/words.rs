@@ -31,7 +31,7 @@ pub(super) fn scan_word(b: &[u8]) -> (usize, Option<Props>) {
         match c {
             b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'%' => h = hash_step(h, c),
             b'A'..=b'Z' => h = hash_step(h, c.to_ascii_lowercase()),
-            b'$' if len > 0 && empty_expansion(&b[len..]) > 0 => {
+            b'$' if empty_expansion(&b[len..]) > 0 => {
                 plain = false;
                 len += empty_expansion(&b[len..]);
                 continue;
@@ -82,13 +82,24 @@ pub(super) fn word_end(rest: &[u8]) -> usize {
 }
 
 /// Length of the expansion at `b[0]` (a `$`) that a shell replaces with nothing inside a
-/// word, as filter evasions write (`c$@at`, `w$()hoami`, `who$1ami`): a special parameter
-/// (`$@`, `$*`, `$#`... `$1`, empty in an injected command) or an empty substitution
-/// (`$()`); 0 for others (`$IFS` is a space, `$(id)` a command).
-fn empty_expansion(b: &[u8]) -> usize {
+/// word, as filter evasions write (`c$@at`, `w$()hoami`, `who$1ami`, commix's
+/// `$@w$@h$@o$@a$@m$@i` and `${XYZ}w${XYZ}hoami`): a special parameter (`$@`, `$*`,
+/// `$#`... `$1`, empty in an injected command), an empty substitution (`$()`) or a braced
+/// variable of capitals, which an injected command has not set; 0 for others (`$IFS` and
+/// `${IFS}` are a space, `$(id)` a command, `${PATH%%u*}` a slash).
+pub(super) fn empty_expansion(b: &[u8]) -> usize {
     match b.get(1) {
         Some(b'@' | b'*' | b'#' | b'?' | b'!' | b'-' | b'0'..=b'9') => 2,
         Some(b'(') if b.get(2) == Some(&b')') => 3,
+        Some(b'{') => {
+            let name = b[2..]
+                .iter()
+                .take(16)
+                .take_while(|c| c.is_ascii_uppercase())
+                .count();
+            let unset = name > 0 && b.get(2 + name) == Some(&b'}') && &b[2..2 + name] != b"IFS";
+            if unset { name + 3 } else { 0 }
+        }
         _ => 0,
     }
 }
@@ -158,7 +169,7 @@ pub(super) fn command_at(
         };
         return found.then_some(offset + close + 1);
     }
-    if r.first() == Some(&b'$') {
+    if r.first() == Some(&b'$') && empty_expansion(r) == 0 {
         return assigned_command(value, offset);
     }
     // Most words after a separator are plain (`; Linux`, `& Jerry`): looked up as they are.
@@ -170,6 +181,13 @@ pub(super) fn command_at(
     let end = offset + word_len;
     let system_path =
         ["/bin/", "/usr/", "/sbin/"].iter().any(|p| rest.starts_with(p)) || glob_directory(r);
+    if props.is_shell_word() && props.kind().is_none() {
+        // `for` (as `f^o^r` too) is syntax, unless it is cmd.exe's loop.
+        return (command_word(&r[..word_len], &mut buf) == "for")
+            .then(|| windows_for(&r[word_len..]))
+            .flatten()
+            .map(|len| end + len);
+    }
     match props.kind() {
         Some(Kind::Strong) => Some(end),
         _ if any_path && system_path => Some(end),
@@ -180,6 +198,89 @@ pub(super) fn command_at(
         }
         _ => None,
     }
+}
+
+/// The end of the `(` that opens the list of cmd.exe's `for /f` loop starting at `at`, when
+/// the list is a command run for its output through a shell (`for /f "tokens=*" %i in
+/// ('cmd /c "whoami"') do ...`, `('powershell ...')`): commix's Windows payloads, which
+/// count as a whole value. A loop over files or numbers (`in (*.txt)`, `in ('dir /b')`)
+/// does not.
+pub(super) fn windows_loop_runs_shell(value: &str, at: usize) -> Option<usize> {
+    let b = value.as_bytes();
+    let word = word_end(&b[at..]);
+    let mut buf = [0; LONGEST_COMMAND];
+    if command_word(&b[at..at + word], &mut buf) != "for" {
+        return None;
+    }
+    let mut i = at + word + windows_for(&b[at + word..])?;
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'^')) {
+        i += 1;
+    }
+    if b.get(i) != Some(&b'(') {
+        return None;
+    }
+    i += 1;
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'^')) {
+        i += 1;
+    }
+    if !matches!(b.get(i), Some(b'\'' | b'`')) {
+        return None;
+    }
+    let inner = &b[i + 1..];
+    let (len, props) = word_props(inner);
+    let name = command_word(&inner[..len], &mut buf);
+    (matches!(name, "cmd" | "powershell" | "pwsh") || props.kind() == Some(Kind::Strong))
+        .then_some(i + 1 + len)
+}
+
+/// The length of the switch and variable of cmd.exe's `for` loop (`for /f "tokens=*" %i
+/// in (`, `for /l %%x in (`) after the word `for`: how commix's Windows payloads run a
+/// command and read its output. A shell's `for` takes no `/` switch and no `%` variable.
+/// cmd.exe's escape `^` (commix's `caret` tamper: `f^o^r /^f`) is read as nothing.
+fn windows_for(after: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    let next = |i: &mut usize| {
+        while after.get(*i) == Some(&b'^') {
+            *i += 1;
+        }
+        let c = after.get(*i).copied();
+        *i += 1;
+        c
+    };
+    let blank = |c: u8| c == b' ' || c == b'\t';
+    let mut c = next(&mut i)?;
+    if !blank(c) {
+        return None;
+    }
+    while blank(c) {
+        c = next(&mut i)?;
+    }
+    if c != b'/' || !matches!(next(&mut i)?.to_ascii_lowercase(), b'f' | b'l' | b'd' | b'r') {
+        return None;
+    }
+    // Options (`"tokens=*"`, `/r C:\`) up to the variable: `%i` or, in a batch file, `%%i`.
+    loop {
+        c = next(&mut i)?;
+        if c == b'%' || i > 48 {
+            break;
+        }
+    }
+    if c != b'%' {
+        return None;
+    }
+    c = next(&mut i)?;
+    if c == b'%' {
+        c = next(&mut i)?;
+    }
+    if !c.is_ascii_alphabetic() || !blank(next(&mut i)?) {
+        return None;
+    }
+    c = next(&mut i)?;
+    while blank(c) {
+        c = next(&mut i)?;
+    }
+    let word = [c.to_ascii_lowercase(), next(&mut i)?.to_ascii_lowercase()];
+    (word == *b"in").then_some(i)
 }
 
 /// The end of a command that is a variable the value assigned before it
