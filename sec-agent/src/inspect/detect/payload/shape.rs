@@ -46,6 +46,9 @@ pub(super) const CMDI_START: u64 = 1 << 43;
 /// A space: a parameter name with one may be a command a `;` split off (see
 /// [`Shape::at`]).
 const SPACE: u64 = 1 << 44;
+/// A `\` (also under [`SLASH`]): a JavaScript escape may stand for any character
+/// (`\74svg o\156load\75...` holds neither `<` nor `(`).
+pub(super) const BACKSLASH: u64 = 1 << 45;
 
 /// The bit of an ASCII letter, either case, from bit 8 on (0 for other bytes): a value can
 /// only hold a word whose every letter it holds.
@@ -106,7 +109,7 @@ static BYTE_SHAPE: [u64; 256] = {
     t[b':' as usize] = COLON;
     t = mark(t, b";|&\n\r$", SHELL);
     t[b'/' as usize] = SLASH;
-    t[b'\\' as usize] = SLASH;
+    t[b'\\' as usize] = SLASH | BACKSLASH;
     t = mark(t, b"=>#-(@", SQL);
     t[b'.' as usize] = DOT;
     t[b'_' as usize] = UNDERSCORE;
@@ -238,7 +241,9 @@ impl Shape {
     pub(super) fn candidates(self, len: usize) -> u16 {
         let when = |bit: u16, yes: bool| bit * u16::from(yes);
         when(const { checker_bit(Checker::Sqli) }, self.has(SQL) || self.has_sql_keyword_letters())
-            | when(const { checker_bit(Checker::Xss) }, self.has(LT | COLON | QUOTE | PAREN))
+            | when(const { checker_bit(Checker::Xss) },
+                self.has(LT | COLON | QUOTE | PAREN | BACKSLASH) || self.has(SLASH) && self.has(EQUALS),
+            )
             | when(const { checker_bit(Checker::Cmdi) },
                 self.has(SHELL | CMDI_START | LT | GT | PAREN | BRACE),
             )
@@ -265,12 +270,17 @@ impl Shape {
             Checker::Sqli => {
                 self.has(SQL) || self.has_sql_keyword_letters() && has_sql_keyword(value)
             }
-            // Tags, schemes, quotes to break out of, or a call (`alert(1)`,
-            // `onmouseover=alert(1)`).
+            // Tags, schemes, quotes to break out of, JavaScript escapes, or a call
+            // (`alert(1)`, `onmouseover=alert(1)`); a call whose name is computed
+            // (`top[8680439..toString(30)](1)`) holds none of a sink's letters, and a
+            // name assembled from regular expressions (`a=/ev/.source+/al/.source`) no
+            // call at all.
             Checker::Xss => {
-                self.has(LT | COLON | QUOTE)
+                self.has(LT | COLON | QUOTE | BACKSLASH)
+                    || self.has(SLASH) && self.has(EQUALS)
                     || self.has(PAREN)
-                        && (self.has(EQUALS) || SINK_LETTERS.iter().fold(false, |any, &m| any | (self.0 & m == m)))
+                        && (self.has(EQUALS | BRACKET)
+                            || SINK_LETTERS.iter().fold(false, |any, &m| any | (self.0 & m == m)))
             }
             // Separators and substitutions; otherwise a directive, code, or a value that
             // starts like Shellshock or a command line.
@@ -488,6 +498,10 @@ mod tests {
                     "javascript:alert(1)",
                     "\" onmouseover=\"x",
                     "';alert(1)//",
+                    "al\\u0065rt(1)",
+                    "top[8680439..toString(30)](1)",
+                    "\\74svg o\\156load\\75alert\\501\\51\\76",
+                    "a=/ev/.source+/al/.source",
                 ],
             ),
             (
