@@ -242,7 +242,7 @@ impl Shape {
         let when = |bit: u16, yes: bool| bit * u16::from(yes);
         when(const { checker_bit(Checker::Sqli) }, self.has(SQL) || self.has_sql_keyword_letters())
             | when(const { checker_bit(Checker::Xss) },
-                self.has(LT | COLON | QUOTE | PAREN | BACKSLASH) || self.has(SLASH) && self.has(EQUALS),
+                self.has(LT | COLON | QUOTE | PAREN | BACKSLASH | EQUALS),
             )
             | when(const { checker_bit(Checker::Cmdi) },
                 self.has(SHELL | CMDI_START | LT | GT | PAREN | BRACE),
@@ -278,9 +278,10 @@ impl Shape {
             Checker::Xss => {
                 self.has(LT | COLON | QUOTE | BACKSLASH)
                     || self.has(SLASH) && self.has(EQUALS)
-                    || self.has(PAREN)
-                        && (self.has(EQUALS | BRACKET)
-                            || SINK_LETTERS.iter().fold(false, |any, &m| any | (self.0 & m == m)))
+                    || self.has(PAREN) && self.has(EQUALS | BRACKET)
+                    // `onerror=alert;throw 1` calls without a parenthesis.
+                    || self.has(PAREN | EQUALS)
+                        && SINK_LETTERS.iter().fold(false, |any, &m| any | (self.0 & m == m))
             }
             // Separators and substitutions; otherwise a directive, code, or a value that
             // starts like Shellshock or a command line.
@@ -502,6 +503,7 @@ mod tests {
                     "top[8680439..toString(30)](1)",
                     "\\74svg o\\156load\\75alert\\501\\51\\76",
                     "a=/ev/.source+/al/.source",
+                    "onerror=alert;throw 1",
                 ],
             ),
             (

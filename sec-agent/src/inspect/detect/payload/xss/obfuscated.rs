@@ -140,6 +140,13 @@ pub(super) fn indirect_call(b: &[u8], open: usize) -> Option<usize> {
             return Some(start);
         }
     }
+    // `Reflect.apply(alert, null, [1])`.
+    if name == b"apply" && before[..open - n].ends_with(b"reflect.") {
+        let arg = b[open + 1..].trim_ascii_start();
+        if sinks().any(|s| arg.strip_prefix(s.as_bytes()).is_some_and(|r| r.trim_ascii_start().starts_with(b","))) {
+            return Some(open - n - 8);
+        }
+    }
     // `''.sub.constructor('alert(1)')()`: a string compiled, then called.
     if name == b"constructor" {
         let arg = b[open + 1..].trim_ascii_start();
@@ -221,6 +228,7 @@ mod tests {
             "top['alert'](1)",
             "window[\"eval\"](name)",
             "[1].find(alert)",
+            "reflect.apply(alert,null,[1])",
         ] {
             assert!(indirect(a), "{a}");
         }
@@ -232,6 +240,7 @@ mod tests {
             "items.find(alert)",
             "[1, 2].map(fn)",
             "confirmDialog.call(this)",
+            "reflect.apply(fn, null, args)",
         ] {
             assert!(!indirect(b), "{b}");
         }

@@ -109,7 +109,9 @@ fn sink_before(b: &[u8], open: usize) -> Option<usize> {
     }
     // A method of something else (`obj.alert(`) is not the global, unless the object is.
     if name_start > 0 && b[name_start - 1] == b'.' {
+        // `window?.alert(1)`: optional chaining reaches the same member.
         let receiver = &b[..name_start - 1];
+        let receiver = receiver.strip_suffix(b"?").unwrap_or(receiver);
         if !GLOBALS.iter().any(|g| receiver.ends_with(g.as_bytes())) {
             return None;
         }
@@ -181,7 +183,7 @@ fn proof_argument(arg: &[u8], template: bool) -> bool {
             matches!(arg.get(n), Some(b')'))
         }
         Some(b'\'' | b'"' | b'`' | b'/') => true,
-        Some(_) => ["document.", "window.", "top.", "self.", "string.fromcharcode", "this", "location", "origin"]
+        Some(_) => ["document.", "document[", "window.", "top.", "self.", "string.fromcharcode", "this", "location", "origin"]
             .iter()
             .any(|p| arg.starts_with(p.as_bytes())),
         None => false,
@@ -227,7 +229,7 @@ pub(super) const EVENTS: &[&str] = &[
 pub(super) fn bare_handler(lower: &str) -> Option<(usize, usize)> {
     let b = lower.as_bytes();
     for at in (0..b.len().saturating_sub(2)).filter(|&i| b[i] == b'o' && b[i + 1] == b'n') {
-        if at > 0 && !matches!(b[at - 1], b' ' | b'\t' | b'\n' | b'"' | b'\'' | b'/' | b'`' | b';') {
+        if at > 0 && !matches!(b[at - 1], b' ' | b'\t' | b'\n' | b'"' | b'\'' | b'/' | b'`' | b';' | b'{') {
             continue;
         }
         let name_len = b[at + 2..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
@@ -239,16 +241,27 @@ pub(super) fn bare_handler(lower: &str) -> Option<(usize, usize)> {
         let Some(code) = rest.strip_prefix('=') else {
             continue;
         };
-        if code.bytes().take(80).any(|c| matches!(c, b'(' | b'`')) || handler_code(code) {
+        if code.bytes().take(80).any(|c| matches!(c, b'(' | b'`'))
+            || handler_code(code)
+            || name == "error" && thrown_to(code, lower)
+        {
             return Some((at, (at + 2 + name_len + 16).min(b.len())));
         }
     }
     None
 }
 
+/// `onerror=alert;throw 1`, `throw onerror=eval,'...'`: a sink made the error handler,
+/// and an exception thrown to call it with the thrown value.
+fn thrown_to(code: &str, lower: &str) -> bool {
+    let sink = DIALOGS.iter().chain(["eval"].iter()).find(|d| code.starts_with(*d));
+    sink.is_some_and(|d| {
+        !code[d.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+    }) && lower.contains("throw")
+}
+
 /// Handler code without a call that still runs or closes a tag: a quoted value the next
-/// `>` ends (` onmouseover="document.cookie=1;">`), or a dialog made the error handler and
-/// an exception thrown to call it (`onerror=alert;throw 1`).
+/// `>` ends (` onmouseover="document.cookie=1;">`).
 fn handler_code(code: &str) -> bool {
     let code = code.trim_start();
     if let Some(q @ ('"' | '\'')) = code.chars().next()
@@ -258,11 +271,7 @@ fn handler_code(code: &str) -> bool {
         return code[close + 2..].trim_start().starts_with('>')
             && inner.bytes().any(|c| matches!(c, b'=' | b';' | b'.'));
     }
-    DIALOGS.iter().chain(["eval"].iter()).any(|d| {
-        code.strip_prefix(d)
-            .and_then(|r| r.trim_start().strip_prefix([';', ',']))
-            .is_some_and(|r| r.trim_start().starts_with("throw"))
-    })
+    false
 }
 
 /// `lower` with JavaScript string escapes decoded (`\x65`, `\u0065`, `\u{65}`, octal
@@ -340,7 +349,10 @@ mod tests {
         for a in [" onerror=alert(1)>", "onmouseover=alert(1);", "x\" onfocus=prompt`1`"] {
             assert!(bare_handler(a).is_some(), "{a}");
         }
-        for b in ["once=twice (really)", "turn on=off (switch)", "onerror=retry"] {
+        for a in ["onerror=alert;throw 1", "throw onerror=alert,1", "{onerror=eval}throw'=alert\x281\x29'"] {
+            assert!(bare_handler(a).is_some(), "{a}");
+        }
+        for b in ["once=twice (really)", "turn on=off (switch)", "onerror=retry", "onerror=alerting; throw err"] {
             assert!(bare_handler(b).is_none(), "{b}");
         }
     }
