@@ -277,11 +277,15 @@ impl Shape {
             // call at all.
             Checker::Xss => {
                 self.has(LT | COLON | QUOTE | BACKSLASH)
-                    || self.has(SLASH) && self.has(EQUALS)
-                    || self.has(PAREN) && self.has(EQUALS | BRACKET)
-                    // `onerror=alert;throw 1` calls without a parenthesis.
-                    || self.has(PAREN | EQUALS)
-                        && SINK_LETTERS.iter().fold(false, |any, &m| any | (self.0 & m == m))
+                    || self.has(PAREN)
+                        && (self.has(EQUALS | BRACKET)
+                            || SINK_LETTERS.iter().fold(false, |any, &m| any | (self.0 & m == m)))
+                    // Without a parenthesis: names from regular expressions
+                    // (`a=/ev/.source`) and `onerror=alert;throw 1`. Neither bit set
+                    // alone lets base64 tokens (`/`, `=`, most letters) through.
+                    || self.has(EQUALS)
+                        && (self.0 & (SLASH | DOT | SOURCE_LETTERS) == SLASH | DOT | SOURCE_LETTERS
+                            || self.has(SPACE) && self.0 & THROW_LETTERS == THROW_LETTERS)
             }
             // Separators and substitutions; otherwise a directive, code, or a value that
             // starts like Shellshock or a command line.
@@ -356,6 +360,10 @@ const SINK_LETTERS: [u64; 4] = [
     word_shape(b"confirm"),
     word_shape(b"eval"),
 ];
+
+/// The letters of `source` (`/ev/.source`) and of `throw` with `onerror`.
+const SOURCE_LETTERS: u64 = word_shape(b"source");
+const THROW_LETTERS: u64 = word_shape(b"throwonerror");
 
 /// The letters of `constructor` and `prototype`.
 const PROTOTYPE_LETTERS: u64 = word_shape(b"constructorprototype");
@@ -504,6 +512,7 @@ mod tests {
                     "\\74svg o\\156load\\75alert\\501\\51\\76",
                     "a=/ev/.source+/al/.source",
                     "onerror=alert;throw 1",
+                    "throw onerror=alert,1",
                 ],
             ),
             (
