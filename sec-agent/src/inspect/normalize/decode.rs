@@ -357,7 +357,9 @@ fn decode_entities(input: &str) -> String {
                         && rest.as_bytes()[name.len()] == b';'
                         && rest[..name.len()].eq_ignore_ascii_case(name)
                 })
-                .map_or((None, 0), |(name, c)| (Some(*c), name.len() + 1))
+                .map(|(name, c)| (Some(*c), name.len() + 1))
+                .or_else(|| legacy_entity(rest))
+                .unwrap_or((None, 0))
         };
         match decoded {
             Some(c) => {
@@ -369,6 +371,27 @@ fn decode_entities(input: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// A named reference without its `;` that browsers still decode (the HTML standard's
+/// legacy names, in the case it lists them: `&lt`, `&LT`, not `&Lt`): `&ltscript&gt` is
+/// a tag to a page. Only those of markup and quoting; `AT&T` and `&copy2024` are not
+/// among them.
+fn legacy_entity(rest: &str) -> Option<(Option<char>, usize)> {
+    const LEGACY: &[(&str, char)] = &[
+        ("lt", '<'),
+        ("LT", '<'),
+        ("gt", '>'),
+        ("GT", '>'),
+        ("quot", '"'),
+        ("QUOT", '"'),
+        ("amp", '&'),
+        ("AMP", '&'),
+    ];
+    LEGACY
+        .iter()
+        .find(|(name, _)| rest.starts_with(name))
+        .map(|(name, c)| (Some(*c), name.len()))
 }
 
 /// Decodes a value that looks like base64 (standard or URL-safe alphabet, at least 16
@@ -555,6 +578,14 @@ mod tests {
             ("&#x6A&#x61vascript", "javascript"),
             ("O&apos;Brien &amp; co", "O'Brien & co"),
             ("AT&T &unknown; &#;", "AT&T &unknown; &#;"),
+            (
+                "&ltscript&gtalert(1)&LT/script&GT",
+                "<script>alert(1)</script>",
+            ),
+            (
+                "&quotx&quot &amp;&ampy &Lt &copy2024",
+                "\"x\" &&y &Lt &copy2024",
+            ),
             ("&#1114112;", "&#1114112;"),
         ];
         for (input, want) in cases {

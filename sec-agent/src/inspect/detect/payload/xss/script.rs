@@ -14,7 +14,7 @@
 //! passes for its own purposes, make a finding.
 
 /// Dialog sinks: called with a literal, they are the standard XSS proof.
-const DIALOGS: &[&str] = &["alert", "prompt", "confirm"];
+pub(super) const DIALOGS: &[&str] = &["alert", "prompt", "confirm"];
 
 /// Code-evaluating sinks.
 const EVALUATORS: &[&str] = &["eval", "function", "settimeout", "setinterval", "execscript"];
@@ -36,7 +36,7 @@ const TAINTED: &[&str] = &[
 ];
 
 /// Globals a member access reaches a sink through (`top["al"+"ert"]`).
-const GLOBALS: &[&str] = &["top", "window", "self", "parent", "this", "globalthis", "frames", "content"];
+pub(super) const GLOBALS: &[&str] = &["top", "window", "self", "parent", "this", "globalthis", "frames", "content"];
 
 /// The start and end of a sink call in `lower` (ASCII-lowercased), if any.
 pub(super) fn tagless_call(lower: &str) -> Option<(usize, usize)> {
@@ -63,6 +63,11 @@ pub(super) fn tagless_call(lower: &str) -> Option<(usize, usize)> {
                 if let Some(start) = sink_before(b, i) {
                     return Some((start, (i + 16).min(b.len())));
                 }
+                if b[i] == b'('
+                    && let Some(start) = super::obfuscated::indirect_call(b, i)
+                {
+                    return Some((start, (i + 16).min(b.len())));
+                }
             }
             _ => {
                 if let Some(end) = obfuscated_member(b, i) {
@@ -81,9 +86,12 @@ pub(super) fn tagless_call(lower: &str) -> Option<(usize, usize)> {
 /// Whether the call opened at `open` (`(` or a backtick) is a sink call with a
 /// proof-of-concept or tainted argument; returns the start of the sink's name.
 fn sink_before(b: &[u8], open: usize) -> Option<usize> {
-    // `(alert)(1)`: the name inside parentheses just before.
+    // `(alert)(1)`: the name inside parentheses just before; `alert?.(1)`: an optional
+    // call.
     let (name_end, wrapped) = if open > 0 && b[open - 1] == b')' {
         (open - 1, true)
+    } else if open > 1 && &b[open - 2..open] == b"?." {
+        (open - 2, false)
     } else {
         (open, false)
     };
@@ -95,17 +103,24 @@ fn sink_before(b: &[u8], open: usize) -> Option<usize> {
     if name.is_empty() {
         return None;
     }
-    if wrapped && (name_start == 0 || b[name_start - 1] != b'(') {
+    // `(0,alert)(1)`: the comma operator makes the same call (without a `this`).
+    if wrapped && (name_start == 0 || !matches!(b[name_start - 1], b'(' | b',')) {
         return None;
     }
     // A method of something else (`obj.alert(`) is not the global, unless the object is.
     if name_start > 0 && b[name_start - 1] == b'.' {
+        // `window?.alert(1)`: optional chaining reaches the same member.
         let receiver = &b[..name_start - 1];
+        let receiver = receiver.strip_suffix(b"?").unwrap_or(receiver);
         if !GLOBALS.iter().any(|g| receiver.ends_with(g.as_bytes())) {
             return None;
         }
     }
     if name_start > 0 && (b[name_start - 1].is_ascii_alphanumeric() || b[name_start - 1] == b'_') {
+        return None;
+    }
+    // `new Alert(this)` constructs a class of the program's own.
+    if b[..name_start].trim_ascii_end().ends_with(b"new") {
         return None;
     }
     let arg = &b[open + 1..];
@@ -124,13 +139,35 @@ fn sink_before(b: &[u8], open: usize) -> Option<usize> {
             }
             depth == 0
         });
-        let arg = &arg[..close.unwrap_or(arg.len().min(80))];
+        // With its `)`: `name)` is the whole argument `name`.
+        let arg = &arg[..close.map_or(arg.len().min(80), |c| c + 1)];
+        // `function(name) {` defines a function: only a call of `Function` evaluates.
+        let defines = close.is_some_and(|c| b[open + 1 + c + 1..].trim_ascii_start().starts_with(b"{"));
         let tainted = TAINTED
             .iter()
             .any(|t| arg.windows(t.len()).any(|w| w == t.as_bytes()));
-        return tainted.then_some(name_start);
+        return (!defines && (tainted || concatenated_names(arg))).then_some(name_start);
     }
     None
+}
+
+/// `a+b+c)`: an argument that is only names joined by `+`, the pieces of a string
+/// assembled elsewhere in the value (`a="get";b="URL(";eval(a+b+c+d)`).
+fn concatenated_names(arg: &[u8]) -> bool {
+    let Some(arg) = arg.strip_suffix(b")") else {
+        return false;
+    };
+    let mut terms = 0;
+    for term in arg.split(|&c| c == b'+') {
+        let term = term.trim_ascii();
+        let name = term.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_' || *c == b'$')
+            && term.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$');
+        if !name {
+            return false;
+        }
+        terms += 1;
+    }
+    terms >= 2
 }
 
 /// A literal number, a quoted string, a template, a regular expression, or the page's
@@ -146,7 +183,7 @@ fn proof_argument(arg: &[u8], template: bool) -> bool {
             matches!(arg.get(n), Some(b')'))
         }
         Some(b'\'' | b'"' | b'`' | b'/') => true,
-        Some(_) => ["document.", "window.", "top.", "self.", "string.fromcharcode", "this", "location", "origin"]
+        Some(_) => ["document.", "document[", "window.", "top.", "self.", "string.fromcharcode", "this", "location", "origin"]
             .iter()
             .any(|p| arg.starts_with(p.as_bytes())),
         None => false,
@@ -162,7 +199,11 @@ fn obfuscated_member(b: &[u8], open: usize) -> Option<usize> {
     }
     let close = open + b[open..].iter().take(120).position(|&c| c == b']')?;
     let key = &b[open + 1..close];
-    let assembled = key.contains(&b'+')
+    // Joined from literals only: `this[units + 's']()` is a program's own dispatch.
+    let literals = key.split(|&c| c == b'+').all(|t| {
+        matches!(t.trim_ascii().first(), Some(b'\'' | b'"' | b'`' | b'/' | b'0'..=b'9'))
+    });
+    let assembled = key.contains(&b'+') && literals
         || key.contains(&b'\\')
         || key.windows(7).any(|w| w == b".source")
         || key.windows(9).any(|w| w == b"tostring(");
@@ -172,7 +213,7 @@ fn obfuscated_member(b: &[u8], open: usize) -> Option<usize> {
 /// DOM event handler attributes an injection into an unquoted attribute uses (HTML
 /// Living Standard, "Event handlers on elements"): the common ones, so that prose with a
 /// word starting in `on` and an `=` stays clean.
-const EVENTS: &[&str] = &[
+pub(super) const EVENTS: &[&str] = &[
     "error", "load", "mouseover", "mouseout", "mouseenter", "mousemove", "mousedown",
     "mouseup", "click", "dblclick", "focus", "focusin", "blur", "keydown", "keyup",
     "keypress", "change", "input", "submit", "toggle", "pageshow", "hashchange", "resize",
@@ -188,7 +229,7 @@ const EVENTS: &[&str] = &[
 pub(super) fn bare_handler(lower: &str) -> Option<(usize, usize)> {
     let b = lower.as_bytes();
     for at in (0..b.len().saturating_sub(2)).filter(|&i| b[i] == b'o' && b[i + 1] == b'n') {
-        if at > 0 && !matches!(b[at - 1], b' ' | b'\t' | b'\n' | b'"' | b'\'' | b'/' | b'`') {
+        if at > 0 && !matches!(b[at - 1], b' ' | b'\t' | b'\n' | b'"' | b'\'' | b'/' | b'`' | b';' | b'{') {
             continue;
         }
         let name_len = b[at + 2..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
@@ -200,43 +241,37 @@ pub(super) fn bare_handler(lower: &str) -> Option<(usize, usize)> {
         let Some(code) = rest.strip_prefix('=') else {
             continue;
         };
-        if code.bytes().take(80).any(|c| matches!(c, b'(' | b'`')) {
+        if code.bytes().take(80).any(|c| matches!(c, b'(' | b'`'))
+            || handler_code(code)
+            || name == "error" && thrown_to(code, lower)
+        {
             return Some((at, (at + 2 + name_len + 16).min(b.len())));
         }
     }
     None
 }
 
-/// `css` with CSS escapes decoded (`\\75` and `\\000075 ` are `u`, `\\m` is `m`) and
-/// comments removed.
-pub(super) fn unescape_css(css: &str) -> String {
-    let b = css.as_bytes();
-    let mut out = String::with_capacity(css.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-            i = css[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2);
-            continue;
-        }
-        if b[i] == b'\\' && i + 1 < b.len() {
-            let n = b[i + 1..].iter().take(6).take_while(|c| c.is_ascii_hexdigit()).count();
-            if n > 0 {
-                let v = u32::from_str_radix(&css[i + 1..i + 1 + n], 16).unwrap_or(0xfffd);
-                out.push(char::from_u32(v).unwrap_or('\u{fffd}').to_ascii_lowercase());
-                i += 1 + n;
-                if b.get(i).is_some_and(u8::is_ascii_whitespace) {
-                    i += 1;
-                }
-                continue;
-            }
-            i += 1;
-            continue;
-        }
-        let ch = css[i..].chars().next().unwrap_or('\u{fffd}');
-        out.push(ch);
-        i += ch.len_utf8();
+/// `onerror=alert;throw 1`, `throw onerror=eval,'...'`: a sink made the error handler,
+/// and an exception thrown to call it with the thrown value.
+fn thrown_to(code: &str, lower: &str) -> bool {
+    let sink = DIALOGS.iter().chain(["eval"].iter()).find(|d| code.starts_with(*d));
+    sink.is_some_and(|d| {
+        !code[d.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+    }) && lower.contains("throw")
+}
+
+/// Handler code without a call that still runs or closes a tag: a quoted value the next
+/// `>` ends (` onmouseover="document.cookie=1;">`).
+fn handler_code(code: &str) -> bool {
+    let code = code.trim_start();
+    if let Some(q @ ('"' | '\'')) = code.chars().next()
+        && let Some(close) = code[1..].find(q)
+    {
+        let inner = &code[1..1 + close];
+        return code[close + 2..].trim_start().starts_with('>')
+            && inner.bytes().any(|c| matches!(c, b'=' | b';' | b'.'));
     }
-    out
+    false
 }
 
 /// `lower` with JavaScript string escapes decoded (`\x65`, `\u0065`, `\u{65}`, octal
@@ -253,7 +288,11 @@ pub(super) fn unescape_js(lower: &str, out: &mut String) -> bool {
         if b[i] == b'\\' {
             let (code, len) = escape(&b[i + 1..]);
             if let Some(c) = code.and_then(char::from_u32) {
-                out.push(c.to_ascii_lowercase());
+                // A NUL ends nothing in a script string and browsers skip it in markup
+                // (`<scr\0ipt>`): dropped, as the normalizer drops a decoded `%00`.
+                if c != '\0' {
+                    out.push(c.to_ascii_lowercase());
+                }
                 i += 1 + len;
                 any = true;
                 continue;
@@ -266,7 +305,10 @@ pub(super) fn unescape_js(lower: &str, out: &mut String) -> bool {
     any
 }
 
-/// The code point and length of the escape after a backslash.
+/// The code point and length of the escape after a backslash, as a JavaScript string
+/// literal reads it (ECMA-262, 12.9.4 and B.1.2): `\x65`, `\u0065`, `\u{65}`, legacy
+/// octal (three digits only up to `\377`, so `\501` is `\50` then `1`), the control
+/// escapes, and any other ASCII character standing for itself (`\a` is `a`).
 fn escape(rest: &[u8]) -> (Option<u32>, usize) {
     let hex = |s: &[u8]| std::str::from_utf8(s).ok().and_then(|h| u32::from_str_radix(h, 16).ok());
     match rest.first() {
@@ -276,15 +318,24 @@ fn escape(rest: &[u8]) -> (Option<u32>, usize) {
             if rest.get(2 + n) == Some(&b'}') && n > 0 {
                 (hex(&rest[2..2 + n]), 3 + n)
             } else {
-                (None, 0)
+                (Some(u32::from(b'u')), 1)
             }
         }
         Some(b'u') if rest.len() >= 5 && rest[1..5].iter().all(u8::is_ascii_hexdigit) => (hex(&rest[1..5]), 5),
-        Some(b'0'..=b'7') => {
-            let n = rest.iter().take(3).take_while(|c| (b'0'..=b'7').contains(*c)).count();
+        Some(&d @ b'0'..=b'7') => {
+            let most = if d <= b'3' { 3 } else { 2 };
+            let n = rest.iter().take(most).take_while(|c| (b'0'..=b'7').contains(*c)).count();
             let v = rest[..n].iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
             (Some(v), n)
         }
+        Some(b'n') => (Some(0x0a), 1),
+        Some(b'r') => (Some(0x0d), 1),
+        Some(b't') => (Some(0x09), 1),
+        Some(b'b') => (Some(0x08), 1),
+        Some(b'f') => (Some(0x0c), 1),
+        Some(b'v') => (Some(0x0b), 1),
+        // A line continuation, and every other ASCII character: itself.
+        Some(&c) if c.is_ascii() => (Some(u32::from(c)), 1),
         _ => (None, 0),
     }
 }
@@ -294,16 +345,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bare_handlers_and_escaped_css() {
+    fn bare_handlers() {
         for a in [" onerror=alert(1)>", "onmouseover=alert(1);", "x\" onfocus=prompt`1`"] {
             assert!(bare_handler(a).is_some(), "{a}");
         }
-        for b in ["once=twice (really)", "turn on=off (switch)", "onerror=retry"] {
+        for a in ["onerror=alert;throw 1", "throw onerror=alert,1", "{onerror=eval}throw'=alert\x281\x29'"] {
+            assert!(bare_handler(a).is_some(), "{a}");
+        }
+        for b in ["once=twice (really)", "turn on=off (switch)", "onerror=retry", "onerror=alerting; throw err"] {
             assert!(bare_handler(b).is_none(), "{b}");
         }
-        assert!(unescape_css("-\\mo\\z-b\\i\\nding").contains("-moz-binding"));
-        assert!(unescape_css("\\65 xpression(").contains("expression("));
-        assert!(unescape_css("x:expr/*xss*/ession(").contains("expression("));
     }
 
     fn hit(v: &str) -> bool {
@@ -344,6 +395,8 @@ mod tests {
             "setTimeout(poll, 100)",
             "fetch(url).then(r => r.json())",
             "obj.alert(1)",
+            "data = new Alert(this);",
+            "return this.isValid() ? this[units + 's']() : NaN;",
             "confirm your email (2 steps)",
             "items[0](x)",
             "print(\"hello\") in Python",
