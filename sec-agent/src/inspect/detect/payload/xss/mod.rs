@@ -80,30 +80,81 @@ pub fn check_with(value: &str, scratch: &mut Scratch) -> Option<Match> {
     lower.clear();
     lower.push_str(value);
     lower.make_ascii_lowercase();
-    if let Some(m) = check_lower(value, lower) {
+    let held = Held::of(lower);
+    if let Some(m) = check_lower(value, lower, held) {
         return Some(m);
     }
     // Reflected into a script string, `\x3c` and `\u0061` are `<` and `a` again.
-    if script::unescape_js(lower, &mut scratch.unescaped)
-        && let Some(m) = check_lower(&scratch.unescaped, &scratch.unescaped)
+    if held.any(Held::BACKSLASH)
+        && script::unescape_js(lower, &mut scratch.unescaped)
+        && let Some(m) = check_lower(&scratch.unescaped, &scratch.unescaped, Held::of(&scratch.unescaped))
     {
         return Some(Match::new(m.rule, value, 0, value.len()));
     }
     // Read as UTF-7, `+ADw-script+AD4-` is a tag (case matters to base64: `value`).
-    if utf7::decode(value, &mut scratch.unescaped) {
+    if held.any(Held::PLUS_OR_SPACE) && utf7::decode(value, &mut scratch.unescaped) {
         scratch.unescaped.make_ascii_lowercase();
-        let m = check_lower(&scratch.unescaped, &scratch.unescaped)?;
+        let held = Held::of(&scratch.unescaped);
+        let m = check_lower(&scratch.unescaped, &scratch.unescaped, held)?;
         return Some(Match::new(m.rule, value, 0, value.len()));
     }
     None
 }
 
-/// The checks on `lower`, the ASCII-lowercased `value` (fragments quote `value`).
-fn check_lower(value: &str, lower: &str) -> Option<Match> {
-    if let Some(m) = tags(value, lower) {
+/// Which of the bytes the checks below start from a value holds, found in one pass: each
+/// check then runs only where its first byte is, instead of scanning for it itself.
+#[derive(Clone, Copy)]
+struct Held(u16);
+
+impl Held {
+    const LT: u16 = 1;
+    const COLON: u16 = 2;
+    /// `"` or `'`.
+    const QUOTE: u16 = 4;
+    const BACKTICK: u16 = 8;
+    const PAREN: u16 = 16;
+    const EQUALS: u16 = 32;
+    const SLASH: u16 = 64;
+    const BACKSLASH: u16 = 128;
+    /// `+` or a space: where UTF-7's `+AD` runs start (see [`utf7::decode`]).
+    const PLUS_OR_SPACE: u16 = 256;
+
+    const TABLE: [u16; 256] = {
+        let mut t = [0u16; 256];
+        t[b'<' as usize] = Held::LT;
+        t[b':' as usize] = Held::COLON;
+        t[b'"' as usize] = Held::QUOTE;
+        t[b'\'' as usize] = Held::QUOTE;
+        t[b'`' as usize] = Held::BACKTICK;
+        t[b'(' as usize] = Held::PAREN;
+        t[b'=' as usize] = Held::EQUALS;
+        t[b'/' as usize] = Held::SLASH;
+        t[b'\\' as usize] = Held::BACKSLASH;
+        t[b'+' as usize] = Held::PLUS_OR_SPACE;
+        t[b' ' as usize] = Held::PLUS_OR_SPACE;
+        t
+    };
+
+    fn of(s: &str) -> Held {
+        Held(s.bytes().fold(0, |h, b| h | Held::TABLE[usize::from(b)]))
+    }
+
+    fn any(self, bits: u16) -> bool {
+        self.0 & bits != 0
+    }
+}
+
+/// The checks on `lower`, the ASCII-lowercased `value` (fragments quote `value`), each
+/// behind the byte it needs (`held`, of `lower`).
+fn check_lower(value: &str, lower: &str, held: Held) -> Option<Match> {
+    if held.any(Held::LT)
+        && let Some(m) = tags(value, lower)
+    {
         return Some(m);
     }
-    if let Some(at) = script_scheme_at_start(lower) {
+    if held.any(Held::COLON)
+        && let Some(at) = script_scheme_at_start(lower)
+    {
         return Some(Match::new(
             "xss:script_url",
             value,
@@ -111,41 +162,53 @@ fn check_lower(value: &str, lower: &str) -> Option<Match> {
             (at + 11).min(value.len()),
         ));
     }
-    if let Some((s, e)) = attribute_breakout(lower) {
+    if held.any(Held::QUOTE)
+        && let Some((s, e)) = attribute_breakout(lower)
+    {
         return Some(Match::new("xss:attribute_breakout", value, s, e));
     }
-    if let Some((s, e)) = script_breakout(lower) {
+    if held.any(Held::QUOTE | Held::BACKTICK)
+        && let Some((s, e)) = script_breakout(lower)
+    {
         return Some(Match::new("xss:script_breakout", value, s, e));
     }
-    // Both need a call: `(` or a tagged template's backtick.
-    let calls = lower.contains('(') || lower.contains('`');
-    if lower.contains('=')
+    if held.any(Held::EQUALS)
         && let Some((s, e)) = script::bare_handler(lower)
     {
         return Some(Match::new("xss:attribute_breakout", value, s, e));
     }
-    if calls && let Some((s, e)) = script::tagless_call(lower) {
+    // A call: `(` or a tagged template's backtick.
+    if held.any(Held::PAREN | Held::BACKTICK)
+        && let Some((s, e)) = script::tagless_call(lower)
+    {
         return Some(Match::new("xss:script_call", value, s, e));
     }
-    if lower.contains(['\'', '"', '/'])
+    if held.any(Held::QUOTE | Held::SLASH)
         && let Some((s, e)) = obfuscated::split_sink(lower)
     {
         return Some(Match::new("xss:script_call", value, s, e));
     }
-    if let Some((s, e)) = script_url_inside(lower) {
+    if held.any(Held::COLON)
+        && let Some((s, e)) = script_url_inside(lower)
+    {
         return Some(Match::new("xss:script_url", value, s, e));
     }
-    if lower.contains("base64")
+    if held.any(Held::COLON)
+        && lower.contains("base64")
         && let Some((s, e)) = data_url_attack(value, lower)
     {
         return Some(Match::new("xss:data_url", value, s, e));
     }
-    if let Some((s, e)) = bare_css(lower) {
+    // `expression(`, `behavior:`, `-moz-binding:`.
+    if held.any(Held::PAREN | Held::COLON)
+        && let Some((s, e)) = bare_css(lower)
+    {
         return Some(Match::new("xss:css", value, s, e));
     }
     // `style=xss:expression(alert(1))`: an attribute of its own, injected unquoted.
     let b = lower.as_bytes();
-    if let Some(p) = (5..b.len()).find(|&i| b[i] == b'=' && lower[..i].ends_with("style"))
+    if held.any(Held::EQUALS)
+        && let Some(p) = (5..b.len()).find(|&i| b[i] == b'=' && lower[..i].ends_with("style"))
         && dangerous_css(&lower[p..])
     {
         return Some(Match::new("xss:attribute", value, p - 5, p + 20));
@@ -392,7 +455,7 @@ fn data_url_attack(value: &str, lower: &str) -> Option<(usize, usize)> {
         // `data:image/svg xml`: a `+` the query string turned into a space.
         let found = decode::base64_text_with(&value[data_start..data_end], |doc| {
             let lower = doc.to_ascii_lowercase();
-            check_lower(doc, &lower).is_some()
+            check_lower(doc, &lower, Held::of(&lower)).is_some()
         });
         if found == Some(true) {
             return Some((at, data_start));
