@@ -39,7 +39,7 @@ pub(super) const BRACKET: u64 = 1 << 41;
 /// An `=`: an attribute (`onmouseover=alert(1)`).
 pub(super) const EQUALS: u64 = 1 << 42;
 /// A `>`: shell redirections (with [`LT`]).
-pub(super) const GT: u64 = 1 << 42;
+pub(super) const GT: u64 = 1 << 46;
 /// Set by [`Shape::at`], not by a byte: the value starts like a Shellshock definition, a
 /// written-out newline before a command, or (where those count) a whole command line.
 pub(super) const CMDI_START: u64 = 1 << 43;
