@@ -71,6 +71,34 @@ impl CleanMemo {
     }
 }
 
+/// The first finding's rule of `detection` on each of `user_agents`, sent one request
+/// after another (`GET /?q=1` with that User-Agent): how the detections' tests check that
+/// a remembered value never hides a finding.
+#[cfg(test)]
+pub(super) fn first_rules(
+    detection: &mut dyn super::Detection,
+    user_agents: &[&str],
+) -> Vec<Option<String>> {
+    user_agents
+        .iter()
+        .map(|ua| {
+            let raw = format!("GET /?q=1 HTTP/1.1\r\nHost: h\r\nUser-Agent: {ua}\r\n\r\n");
+            let inspection = crate::inspect::normalize::Inspection::of(
+                &crate::inspect::parse::parse_request(raw.as_bytes(), &Default::default())
+                    .expect("a request"),
+            );
+            let info = super::RequestInfo {
+                source: std::net::IpAddr::from([192, 0, 2, 1]),
+                now: std::time::Instant::now(),
+                inspection: &inspection,
+            };
+            let mut out = Vec::new();
+            detection.on_request(&info, &mut out);
+            out.first().map(|f| f.rule.to_string())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

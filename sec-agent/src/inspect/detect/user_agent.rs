@@ -191,33 +191,11 @@ impl Detection for UserAgent {
 mod tests {
     use super::*;
 
-    /// The rules `detection` reports for each of `user_agents`, one request after another.
-    fn rules(detection: &mut UserAgent, user_agents: &[&str]) -> Vec<Option<String>> {
-        user_agents
-            .iter()
-            .map(|ua| {
-                let raw = format!("GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: {ua}\r\n\r\n");
-                let inspection = crate::inspect::normalize::Inspection::of(
-                    &crate::inspect::parse::parse_request(raw.as_bytes(), &Default::default())
-                        .expect("a request"),
-                );
-                let info = RequestInfo {
-                    source: std::net::IpAddr::from([192, 0, 2, 1]),
-                    now: std::time::Instant::now(),
-                    inspection: &inspection,
-                };
-                let mut out = Vec::new();
-                detection.on_request(&info, &mut out);
-                out.first().map(|f| f.rule.to_string())
-            })
-            .collect()
-    }
-
     #[test]
     fn scanners_are_found_on_every_request_clean_clients_never() {
         let mut d = UserAgent::new(&["sqlmap".into(), "nikto".into()], &["^evil/".into()]).unwrap();
         let browser = "Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0";
-        let got = rules(
+        let got = super::super::clean_memo::first_rules(
             &mut d,
             &[browser, "sqlmap/1.8", browser, "sqlmap/1.8", "evil/2", "evil/2", browser],
         );

@@ -436,34 +436,15 @@ mod tests {
         assert_eq!(CLASSES.last(), Some(&"custom"));
     }
 
-    /// The findings of `payload` on each of `user_agents`, sent one request after another.
-    fn rules_for(payload: &mut Payload, user_agents: &[&str]) -> Vec<Option<String>> {
-        user_agents
-            .iter()
-            .map(|ua| {
-                let raw = format!("GET /?q=1 HTTP/1.1\r\nHost: h\r\nUser-Agent: {ua}\r\n\r\n");
-                let inspection = crate::inspect::normalize::Inspection::of(
-                    &crate::inspect::parse::parse_request(raw.as_bytes(), &Default::default())
-                        .expect("a request"),
-                );
-                let info = RequestInfo {
-                    source: std::net::IpAddr::from([192, 0, 2, 1]),
-                    now: std::time::Instant::now(),
-                    inspection: &inspection,
-                };
-                let mut out = Vec::new();
-                payload.on_request(&info, &mut out);
-                out.first().map(|f| f.rule.to_string())
-            })
-            .collect()
-    }
-
     #[test]
     fn remembered_clean_values_never_hide_a_finding() {
         let mut payload = Payload::new(CLASSES, patterns::Patterns::default());
         let browser = "Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0";
         let attack = "Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0' OR '1'='1";
-        let got = rules_for(&mut payload, &[browser, attack, browser, attack, attack]);
+        let got = crate::inspect::detect::clean_memo::first_rules(
+            &mut payload,
+            &[browser, attack, browser, attack, attack],
+        );
         assert_eq!(got[0], None);
         assert_eq!(got[2], None);
         for i in [1, 3, 4] {
