@@ -240,6 +240,9 @@ fn internal_host(host: &str) -> bool {
     if let Some(v4) = loose_ipv4(host) {
         return internal_disguised(host, v4);
     }
+    if let Some(v4) = wrapped_octets(host) {
+        return internal_v4(v4) || v4.is_private();
+    }
     if let Ok(v6) = host.parse::<Ipv6Addr>() {
         // A private address spelled as IPv6 is a disguise too (`[::ffff:10.0.0.1]`).
         if let Some(v4) = v6.to_ipv4_mapped() {
@@ -271,6 +274,25 @@ fn internal_v4(ip: Ipv4Addr) -> bool {
 /// no one writes by hand (`3232235521`, `0xc0a80101`, `0300.0250.0.1`): a filter bypass.
 fn internal_disguised(host: &str, ip: Ipv4Addr) -> bool {
     internal_v4(ip) || ip.is_private() && host.parse::<Ipv4Addr>().is_err()
+}
+
+/// A dotted quad with a part above 255 (`425.510.425.510`), read as the parsers that keep
+/// each part's low byte read it (`169.254.169.254`): no address is written that way but to
+/// get past a filter.
+fn wrapped_octets(host: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = host.split('.');
+    let mut wide = false;
+    for o in &mut octets {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: u32 = p.parse().ok()?;
+        wide |= n > 255;
+        *o = (n & 0xff) as u8;
+    }
+    (parts.next().is_none() && wide).then(|| Ipv4Addr::from(octets))
 }
 
 /// `inet_aton` parsing: 1 to 4 parts, each decimal, `0x` hex or `0` octal; the last part
@@ -400,6 +422,9 @@ mod tests {
             "https://10.10.14.2/c99.php",
             "//evil.example/inc.php.txt",
             "ftp://evil.example/r57.txt",
+            // Parts above 255, each cut to its low byte: 169.254.169.254, 127.0.0.1.
+            "http://425.510.425.510",
+            "http://383.256.256.257/",
         ];
         for a in attacks {
             assert!(check(a).is_some(), "missed {a}");
@@ -433,6 +458,9 @@ mod tests {
             "https://user@example.com/",
             "http://deadbeef/",
             "https://www.example.com/0x7f",
+            // A part above 255 that wraps to a public address, and version-like hosts.
+            "http://300.1.1.1/",
+            "http://1.2.3.4.5/",
         ];
         for b in benign {
             assert_eq!(check(b), None, "{b}");
