@@ -394,14 +394,27 @@ pub(super) fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usi
             return Some(("sqli:error_based", i, i + 5));
         }
         // 7. Column-count probing: `1 ORDER BY 5--`, `' GROUP BY 2#`, ` ORDER BY 23 `,
-        // `1') ORDER BY 3-- x` (sqlmap's boundaries close parentheses after the value).
+        // `1') ORDER BY 3-- x` (sqlmap's boundaries close parentheses after the value),
+        // `-1 ORDER BY 1,2,3--` (a list of column numbers), `1 GROUP BY 1 HAVING ...`.
         if tok.is(kw!("order", "group"))
             && (i == 0 || closes_a_value(t, i - 1))
             && at(i + 1).is_some_and(|b| b.is(kw!("by")))
             && at(i + 2).is_some_and(|c| c.kind == Kind::Num)
-            && at(i + 3).is_none_or(|e| matches!(e.kind, Kind::Comment | Kind::Semi))
         {
-            return Some(("sqli:order_by_probe", i.saturating_sub(1), i + 2));
+            let mut last = i + 2;
+            while at(last + 1).is_some_and(|c| c.kind == Kind::Comma)
+                && at(last + 2).is_some_and(|c| c.kind == Kind::Num)
+            {
+                last += 2;
+            }
+            let ends = at(last + 1).is_none_or(|e| matches!(e.kind, Kind::Comment | Kind::Semi));
+            let having = tok.is(kw!("group"))
+                && at(last + 1).is_some_and(|h| h.is(kw!("having")))
+                && at(last + 2).is_some_and(is_operand)
+                && at(last + 3).is_some_and(is_cmp);
+            if ends || having {
+                return Some(("sqli:order_by_probe", i.saturating_sub(1), last));
+            }
         }
     }
     None

@@ -98,6 +98,9 @@ fn attacks_match() {
         "foo' and 1+2+3+4+5+6=(7*3)--",
         " AND 5650=CONVERT(INT,(UNION ALL SELECTCHAR(88)+CHAR(88)))-- ",
         "t'exec master..xp_cmdshell 'nslookup www.example.com'--",
+        "-1 order by 1,2,3,4,5,6--",
+        "1' ORDER BY 1,2,3--+",
+        "1 GROUP BY 1 HAVING '1' = 1",
     ];
     let missed: Vec<_> = attacks.iter().filter(|a| check(a).is_none()).collect();
     // UN/**/ION with the comment inside the keyword is not valid SQL and is not an attack.
@@ -183,6 +186,9 @@ fn benign_text_does_not_match() {
         "it's 2 and (3)",
         "disable xp_cmdshell in production",
         "union selectchar",
+        "order by 1, 2 or 3 items",
+        "sort: order by 1,2,3 then price",
+        "group by 2 having fun",
     ];
     for b in benign {
         assert_eq!(check(b), None, "{b}");
