@@ -17,7 +17,7 @@ use crate::lru_table::seeded_fast_hasher;
 
 /// Longest value remembered, in bytes: bounds a memo's memory to about
 /// `slots × MAX_LEN`; longer values (rare in headers) are checked each time.
-pub(super) const MAX_LEN: usize = 512;
+const MAX_LEN: usize = 512;
 
 /// A direct-mapped memo: each value has one slot (by a keyed hash, so that an attacker
 /// cannot choose values that evict each other offline); a newer value takes the slot.
@@ -46,9 +46,10 @@ impl CleanMemo {
     }
 
     /// The key of `value` in `location`, for [`CleanMemo::contains`] and
-    /// [`CleanMemo::insert`] (never 0).
-    pub(super) fn key(&self, location: Location, value: &str) -> u64 {
-        self.hasher.hash_one((location as u8, value)) | 1
+    /// [`CleanMemo::insert`] (never 0); `None` for a value too long to remember, which
+    /// then costs no hash.
+    pub(super) fn key(&self, location: Location, value: &str) -> Option<u64> {
+        (value.len() <= MAX_LEN).then(|| self.hasher.hash_one((location as u8, value)) | 1)
     }
 
     /// Whether `value` in `location` (of `key`) was found clean.
@@ -60,9 +61,6 @@ impl CleanMemo {
     /// Remembers `value` in `location` (of `key`) as clean, in place of its slot's value;
     /// the slot's buffer is reused, so a warm memo allocates only for a longer value.
     pub(super) fn insert(&mut self, key: u64, location: Location, value: &str) {
-        if value.len() > MAX_LEN {
-            return;
-        }
         let slot = &mut self.slots[key as usize & (self.slots.len() - 1)];
         slot.hash = key;
         slot.location = Some(location);
@@ -107,12 +105,12 @@ mod tests {
     fn remembers_exact_values_per_location() {
         let mut memo = CleanMemo::new(64);
         let ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0";
-        let key = memo.key(Location::UserAgent, ua);
+        let key = memo.key(Location::UserAgent, ua).unwrap();
         assert!(!memo.contains(key, Location::UserAgent, ua));
         memo.insert(key, Location::UserAgent, ua);
         assert!(memo.contains(key, Location::UserAgent, ua));
         // Another location is another key; a forged key with another value is refused.
-        let other = memo.key(Location::Cookies, ua);
+        let other = memo.key(Location::Cookies, ua).unwrap();
         assert_ne!(other, key);
         assert!(!memo.contains(other, Location::Cookies, ua));
         assert!(!memo.contains(key, Location::UserAgent, "Mozilla/5.0"));
@@ -121,10 +119,14 @@ mod tests {
 
     #[test]
     fn long_values_are_not_remembered() {
-        let mut memo = CleanMemo::new(64);
-        let long = "a".repeat(MAX_LEN + 1);
-        let key = memo.key(Location::HeadersValues, &long);
-        memo.insert(key, Location::HeadersValues, &long);
-        assert!(!memo.contains(key, Location::HeadersValues, &long));
+        let memo = CleanMemo::new(64);
+        assert!(
+            memo.key(Location::HeadersValues, &"a".repeat(MAX_LEN))
+                .is_some()
+        );
+        assert_eq!(
+            memo.key(Location::HeadersValues, &"a".repeat(MAX_LEN + 1)),
+            None
+        );
     }
 }

@@ -166,7 +166,7 @@ impl Detection for UserAgent {
             Some(ua) => ua,
         };
         let key = self.clean.key(Location::UserAgent, ua);
-        if self.clean.contains(key, Location::UserAgent, ua) {
+        if key.is_some_and(|k| self.clean.contains(k, Location::UserAgent, ua)) {
             return;
         }
         if let Some(m) = self.names.find(ua) {
@@ -181,7 +181,7 @@ impl Detection for UserAgent {
                 "user_agent:regex",
                 ua.chars().take(80).collect(),
             ));
-        } else {
+        } else if let Some(key) = key {
             self.clean.insert(key, Location::UserAgent, ua);
         }
     }

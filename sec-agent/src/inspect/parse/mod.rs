@@ -260,7 +260,7 @@ pub fn parse_request(raw: &[u8], limits: &Limits) -> Option<Message> {
     MessageParser::<true>::new()
         .feed(raw, limits, &mut last)
         .ok()?;
-    last.0.filter(|m| matches!(m.head, Head::Request(_)))
+    last.0
 }
 
 #[cfg(test)]

@@ -392,7 +392,8 @@ impl Detection for Payload {
             }
             // An evasive value is a finding whatever the checkers say: never memoized.
             let memo = (remembered(field.location) && !field.evasive)
-                .then(|| self.clean.key(field.location, field.value));
+                .then(|| self.clean.key(field.location, field.value))
+                .flatten();
             if let Some(key) = memo
                 && self.clean.contains(key, field.location, field.value)
             {
