@@ -40,6 +40,9 @@ pub(super) const BRACKET: u64 = 1 << 41;
 pub(super) const EQUALS: u64 = 1 << 42;
 /// A `>`: shell redirections (with [`LT`]).
 pub(super) const GT: u64 = 1 << 46;
+/// A `` ` `` (also under [`QUOTE`] and [`SHELL`]): a tagged template calls without a `(`
+/// (``alert`1` ``).
+pub(super) const BACKTICK: u64 = 1 << 47;
 /// Set by [`Shape::at`], not by a byte: the value starts like a Shellshock definition, a
 /// written-out newline before a command, or (where those count) a whole command line.
 pub(super) const CMDI_START: u64 = 1 << 43;
@@ -102,7 +105,7 @@ pub(super) fn shell_byte(c: u8) -> bool {
 /// The [`Shape`] bits of each byte: one load and one `or` per byte.
 static BYTE_SHAPE: [u64; 256] = {
     let mut t = [0u64; 256];
-    t[b'`' as usize] = QUOTE | SHELL;
+    t[b'`' as usize] = QUOTE | SHELL | BACKTICK;
     t[b'\'' as usize] = QUOTE;
     t[b'"' as usize] = QUOTE;
     t[b'<' as usize] = LT;
@@ -244,7 +247,8 @@ impl Shape {
         let when = |bit: u16, yes: bool| bit * u16::from(yes);
         when(const { checker_bit(Checker::Sqli) }, self.has(SQL) || self.has_sql_keyword_letters())
             | when(const { checker_bit(Checker::Xss) },
-                self.has(LT | COLON | QUOTE | PAREN | BACKSLASH | EQUALS),
+                self.has(LT | COLON | PAREN | BACKSLASH | BACKTICK | EQUALS)
+                    || self.has(QUOTE) && self.has(GT | BRACKET),
             )
             | when(const { checker_bit(Checker::Cmdi) },
                 self.has(SHELL | CMDI_START | LT | GT | PAREN | BRACE),
@@ -277,8 +281,11 @@ impl Shape {
             // (`top[8680439..toString(30)](1)`) holds none of a sink's letters, and a
             // name assembled from regular expressions (`a=/ev/.source+/al/.source`) no
             // call at all.
+            // A quote alone breaks out into nothing: the apostrophes of prose and names
+            // (`O'Brien`, `don't`) need markup, an attribute, a call or an index after them.
             Checker::Xss => {
-                self.has(LT | COLON | QUOTE | BACKSLASH)
+                self.has(LT | COLON | BACKSLASH | BACKTICK)
+                    || self.has(QUOTE) && self.has(GT | EQUALS | PAREN | BRACKET)
                     || self.has(PAREN)
                         && (self.has(EQUALS | BRACKET)
                             || SINK_LETTERS.iter().fold(false, |any, &m| any | (self.0 & m == m)))
