@@ -5,7 +5,7 @@
 use super::lexer::{self, Kind, Tok};
 use super::vocabulary::{self, kw, Words};
 use super::{
-    DANGEROUS, PROBE, STATEMENT, ends_value, is_boolean, is_cmp, is_ctx_close, is_operand,
+    expression, DANGEROUS, PROBE, STATEMENT, ends_value, is_boolean, is_cmp, is_ctx_close, is_operand,
     prefilter,
 };
 
@@ -32,7 +32,7 @@ fn closes_a_word(t: &Tok, value: &str) -> bool {
 /// Whether `last`, an unclosed string, opens with the quote `close` closed and holds no
 /// other (`'-'`, not `'-"8` or the escaped quotes of `x'*`): the query's own quote
 /// then closes it.
-fn opens_the_same_quote(close: &Tok, last: &Tok, value: &str) -> bool {
+pub(super) fn opens_the_same_quote(close: &Tok, last: &Tok, value: &str) -> bool {
     let b = value.as_bytes();
     let q = b[close.end - 1];
     b[last.start] == q && !b[last.start + 1..last.end].contains(&q)
@@ -41,7 +41,7 @@ fn opens_the_same_quote(close: &Tok, last: &Tok, value: &str) -> bool {
 /// Whether the comment `c` truncates the query: `--` and `/*` always, `#` when nothing
 /// or no word follows it (`admin'#`, not the `#2` of `7" #2 NEEDLE`); and in either case
 /// when what follows is at most a tag (`-- -`, `-- xyz`), not a sentence.
-fn truncates(c: &Tok, value: &str) -> bool {
+pub(super) fn truncates(c: &Tok, value: &str) -> bool {
     let text = &value.as_bytes()[c.start..c.end];
     if text.split(u8::is_ascii_whitespace).filter(|w| !w.is_empty()).count() > 3 {
         return false;
@@ -84,6 +84,12 @@ fn self_comparison(a: &Tok, op: &Tok, b: &Tok, value: &str) -> bool {
 pub(super) fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
     let n = t.len();
     let at = |i: usize| t.get(i);
+    if let Some(m) = expression::quote_expression(t, value)
+        .or_else(|| expression::commented_expression(t, value))
+        .or_else(|| expression::open_select(t))
+    {
+        return Some(m);
+    }
     for i in 0..n {
         let tok = &t[i];
         // Each rule below starts from its own token `tok`: 1 a boolean, 2 `union`, 3 `;`,
@@ -487,7 +493,7 @@ fn closes_a_value(t: &[Tok], k: usize) -> bool {
 }
 
 /// The index of the `)` closing the `(` at `open`, within 64 tokens.
-fn matching_paren(t: &[Tok], open: usize) -> Option<usize> {
+pub(super) fn matching_paren(t: &[Tok], open: usize) -> Option<usize> {
     let mut depth = 0usize;
     for (k, x) in t.iter().enumerate().skip(open).take(64) {
         match x.kind {

@@ -1,0 +1,165 @@
+//! Shapes of a whole value read as one SQL expression: between the input's quote and the
+//! query's own (`aa'or column*0='0`), in parentheses with the rest commented out
+//! (`( COS ( BINARY ( 'b')) )  --`), or as the select list of a query the value starts and
+//! leaves at `WHERE` (`select sin(1),2 from bar where`).
+//!
+//! What tells such a value from prose is the grammar of an expression ([`is_expression`]):
+//! operands (numbers, strings, names, variables) never stand side by side, while words do
+//! in every sentence.
+
+use super::lexer::{Kind, Tok};
+use super::shapes::{matching_paren, opens_the_same_quote, truncates};
+use super::vocabulary::{NOT_IN_VOCABULARY, kw};
+use super::{is_boolean, is_cmp, is_ctx_close};
+
+/// Longest value [`quote_expression`] applies to, in bytes: the probes are short, and a
+/// longer value between two quotes is mostly text.
+pub(super) const MAX_QUOTE_EXPRESSION: usize = 64;
+
+/// Whether `x` ends an operand: a literal, a variable, a name, or `)`.
+fn ends_operand(x: &Tok) -> bool {
+    matches!(
+        x.kind,
+        Kind::Num | Kind::Str { .. } | Kind::Var | Kind::RParen
+    ) || x.kind == Kind::Word && x.kw == NOT_IN_VOCABULARY
+}
+
+/// Whether `x` starts an operand: a literal, a variable, a name, or `(`.
+fn starts_operand(x: &Tok) -> bool {
+    matches!(
+        x.kind,
+        Kind::Num | Kind::Str { .. } | Kind::Var | Kind::LParen
+    ) || x.kind == Kind::Word && x.kw == NOT_IN_VOCABULARY
+}
+
+/// Whether `t` reads as an SQL expression: only tokens an expression holds (no `;`, no
+/// comment, no unclosed string), and no operand right after another, a call (`f(`)
+/// aside. Keywords (`is`, `not`, `null`, `binary`, `like`) stand anywhere.
+pub(super) fn is_expression(t: &[Tok]) -> bool {
+    t.iter().all(|x| {
+        matches!(
+            x.kind,
+            Kind::Num
+                | Kind::Str { closed: true, .. }
+                | Kind::Word
+                | Kind::Var
+                | Kind::Op
+                | Kind::LParen
+                | Kind::RParen
+                | Kind::Comma
+                | Kind::Dot
+        )
+    }) && t.windows(2).all(|w| {
+        !(ends_operand(&w[0]) && starts_operand(&w[1]))
+            || w[0].kind == Kind::Word && w[1].kind == Kind::LParen
+    })
+}
+
+/// Whether the token's text, white space at either end aside, holds no white space: one
+/// word, as an injection's `admin'` or `'1 ` is, not a sentence.
+fn one_word(t: &Tok, value: &str) -> bool {
+    !value[t.start..t.end]
+        .trim()
+        .bytes()
+        .any(|c| c.is_ascii_whitespace())
+}
+
+/// `aa'or column*0='0`, `1'*@a is null - '`, `asd' |1 != (1)#aa`, `'||utl_http.request('x')||'`:
+/// the input's quote after one word, an operator at once, an expression, and either a
+/// string the query's own quote closes or a comment; the whole value is an expression
+/// spliced into the query's string, which prose with apostrophes (`it's`, `O'Brien`) never
+/// is: after its apostrophe comes a letter.
+pub(super) fn quote_expression(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
+    let n = t.len();
+    if n < 3 || value.len() > MAX_QUOTE_EXPRESSION || !is_ctx_close(&t[0]) || !one_word(&t[0], value)
+    {
+        return None;
+    }
+    // What comes before the quote is a datum (`aa`, `1`, `-1`), not code or an
+    // attribute (`x="`, `f("`).
+    let head = value[..t[0].end - 1].trim_start();
+    if !head
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'@'))
+    {
+        return None;
+    }
+    let op = &t[1];
+    if !(op.kind == Kind::Op || is_boolean(op) || is_cmp(op) || op.is(kw!("not", "||"))) {
+        return None;
+    }
+    let last = &t[n - 1];
+    let ends = match last.kind {
+        // Not a number's foot or inch mark (`4'+X+4'+WOOD`, `48"+X+48"`), which a
+        // size written twice closes.
+        Kind::Str { closed: false, .. } => {
+            opens_the_same_quote(&t[0], last, value)
+                && one_word(last, value)
+                && !(t[n - 2].kind == Kind::Num && t[n - 2].end == last.start)
+        }
+        // A comment with no quote in it: in code, one after a quoted string is mostly
+        // more code (`r'|a|b#?', Keyword),`).
+        Kind::Comment => {
+            truncates(last, value) && !value[last.start..].contains(['\'', '"'])
+        }
+        _ => false,
+    };
+    // At least one operator written as a symbol: words alone between two quotes
+    // (`"NOT ON FACEBOOK"`, `'or else'`) are quoted text.
+    let body = &t[1..n - 1];
+    (ends && body.iter().any(|x| x.kind == Kind::Op) && is_expression(body))
+        .then_some(("sqli:quote_expression", 0, n - 1))
+}
+
+/// `( COS ( BINARY ( 'b')) )  --`, `( ( @a ) )  --`, `( 'a' ) in ( BINARY ( 'b') )  --`:
+/// the value from its first byte is a parenthesised expression of literals, calls and
+/// operators, and a bare `--` or `/*` (nothing after it) cuts the query's rest. Prose in
+/// parentheses before a dash (`(see above) -- John`) has words side by side, or a name
+/// after the dash.
+pub(super) fn commented_expression(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
+    let n = t.len();
+    if n < 4 || t[0].kind != Kind::LParen || t[n - 1].kind != Kind::Comment {
+        return None;
+    }
+    let comment = value[t[n - 1].start..].trim_end();
+    if comment != "--" && comment != "/*" {
+        return None;
+    }
+    let body = &t[..n - 1];
+    let literal = |x: &Tok| matches!(x.kind, Kind::Num | Kind::Str { closed: true, .. } | Kind::Var);
+    (matching_paren(t, 0).is_some()
+        && body.last().is_some_and(|x| x.kind == Kind::RParen)
+        && body.iter().any(literal)
+        && is_expression(body))
+    .then_some(("sqli:expression", 0, n - 1))
+}
+
+/// `select sin(1),2 from bar where`, `select @version,(2),3 from bar where`: the value is
+/// the head of a query, a select list of literals or calls and one table, left open at
+/// `WHERE` for the application's condition. A statement in documentation is whole
+/// (`SELECT * FROM films WHERE kind = 'Drama';`), and a sentence that starts with "select"
+/// has words side by side ("select the best option from the list where ...").
+pub(super) fn open_select(t: &[Tok]) -> Option<(&'static str, usize, usize)> {
+    let n = t.len();
+    if n < 5 || !t[0].is(kw!("select")) || !t[n - 1].is(kw!("where")) {
+        return None;
+    }
+    let from = t.iter().position(|x| x.is(kw!("from")))?;
+    // The table: a name, maybe dotted (`information_schema.tables`).
+    let table = &t[from + 1..n - 1];
+    let name = !table.is_empty()
+        && table.len() % 2 == 1
+        && table.iter().enumerate().all(|(k, x)| {
+            if k % 2 == 0 {
+                x.kind == Kind::Word && x.kw == NOT_IN_VOCABULARY
+            } else {
+                x.kind == Kind::Dot
+            }
+        });
+    let list = &t[1..from];
+    let literal = |x: &Tok| {
+        matches!(x.kind, Kind::Num | Kind::Str { closed: true, .. } | Kind::Var | Kind::LParen)
+    };
+    (name && !list.is_empty() && list.iter().any(literal) && is_expression(list))
+        .then_some(("sqli:open_select", 0, n - 1))
+}
