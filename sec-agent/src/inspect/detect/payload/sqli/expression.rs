@@ -9,6 +9,7 @@
 
 use super::lexer::{Kind, Tok};
 use super::shapes::{matching_paren, opens_the_same_quote, truncates};
+use super::vocabulary::Words;
 use super::vocabulary::{NOT_IN_VOCABULARY, kw};
 use super::{is_boolean, is_cmp, is_ctx_close};
 
@@ -162,4 +163,45 @@ pub(super) fn open_select(t: &[Tok]) -> Option<(&'static str, usize, usize)> {
     };
     (name && !list.is_empty() && list.iter().any(literal) && is_expression(list))
         .then_some(("sqli:open_select", 0, n - 1))
+}
+
+/// Whether `t[k..]` starts with a literal, maybe in one pair of parentheses (`8`, `(8)`,
+/// `'a'`): where it ends.
+fn literal_at(t: &[Tok], k: usize) -> Option<usize> {
+    let lit = |x: &Tok| matches!(x.kind, Kind::Num | Kind::Str { closed: true, .. });
+    match t.get(k)? {
+        x if lit(x) => Some(k + 1),
+        x if x.kind == Kind::LParen => {
+            (t.get(k + 1).is_some_and(lit) && t.get(k + 2)?.kind == Kind::RParen).then_some(k + 3)
+        }
+        _ => None,
+    }
+}
+
+/// The comparisons [`leading_condition`] takes between two literals.
+const COMPARISONS: Words = kw!("=", "<", ">", "<=", ">=", "!=", "<>", "like", "between");
+
+/// ` AND 1=0`, ` OR 1=0#`, `HOPE AND 8=3`, ` HAVING 1=0-- `, `PHPX AND 1=1 AND XX=X`: the
+/// value is a boolean (or `HAVING`) then a comparison of two literals, from its first
+/// word or after one word (the datum an injection appends to), to its end, a comment or
+/// the next boolean: sqlmap's false-condition templates (`AND 5431=8721`) as a whole
+/// value. Prose has more after the numbers (`and 5 = 3 + 2, or so`, `having 3 > 2 kids`).
+pub(super) fn leading_condition(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
+    let k = usize::from(t.first()?.kind == Kind::Word && t[0].kw == NOT_IN_VOCABULARY);
+    let b = t.get(k)?;
+    if !(is_boolean(b) || b.is(kw!("having"))) {
+        return None;
+    }
+    let left = literal_at(t, k + 1)?;
+    let op = t.get(left)?;
+    if !op.is(COMPARISONS) {
+        return None;
+    }
+    let right = literal_at(t, left + 1)?;
+    let ends = match t.get(right) {
+        None => true,
+        Some(x) if x.kind == Kind::Comment => truncates(x, value),
+        Some(x) => is_boolean(x) && !op.is(kw!("between")),
+    };
+    ends.then_some(("sqli:tautology", k, right - 1))
 }

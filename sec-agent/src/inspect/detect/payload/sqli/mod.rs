@@ -26,6 +26,7 @@ mod expression;
 mod lexer;
 mod prefilter;
 mod shapes;
+mod stacked;
 mod vocabulary;
 
 use super::Match;
@@ -160,5 +161,6 @@ const STATEMENT: Words = Words::of(STATEMENTS);
 
 #[cfg(test)]
 mod tests;
+
 
 

@@ -205,12 +205,16 @@ fn value_ends_before(b: &[u8], start: usize) -> bool {
     match c {
         b')' | b'\'' | b'"' | b'/' | b'!' => true,
         // A number, or digits of `/*!50000`: somewhere in the stretch of alphanumerics and
-        // dots that ends here is a digit.
-        _ if c.is_ascii_alphanumeric() || c == b'.' => b[..p]
-            .iter()
-            .rev()
-            .take_while(|&&x| x.is_ascii_alphanumeric() || x == b'.')
-            .any(u8::is_ascii_digit),
+        // dots that ends here is a digit; or the value's first word
+        // (`expression::leading_condition`, `HOPE AND 8=3`).
+        _ if c.is_ascii_alphanumeric() || c == b'.' => {
+            let run = b[..p]
+                .iter()
+                .rev()
+                .take_while(|&&x| x.is_ascii_alphanumeric() || matches!(x, b'.' | b'_'));
+            let len = run.clone().count();
+            run.clone().any(u8::is_ascii_digit) || b[..p - len].iter().all(|&x| BYTE_CLASS[usize::from(x)] & SPACE != 0)
+        }
         _ => false,
     }
 }

@@ -251,3 +251,43 @@ fn whole_expressions_match() {
         assert_eq!(check(b), None, "{b:?}");
     }
 }
+
+/// A condition as the whole value, comparisons in two words, and the stacked statements
+/// of MSSQL and MySQL that open with a modifier or a block.
+#[test]
+fn conditions_and_statements_match() {
+    for a in [
+        " AND 1=0",
+        " OR 1=0#",
+        "HOPE AND 8=3",
+        "HOPE AND (8)=(3)",
+        " HAVING 1=0-- ",
+        "PHPX AND 1=1 AND XX=X",
+        " AND 7506=9091 AND ('5913=5913",
+        "1 and 1 not between 0 and 1",
+        "1 AND 1 SOUNDS LIKE 1",
+        "1; delete low_priority from foo",
+        "1;load data infile \"foo\"",
+        "1;load xml local infile \"foo\"",
+        "1; BEGIN DECLARE @xy varchar(8000)",
+        "'; begin shutdown end-- -a",
+        "4;select version()::int,null from pg_user--",
+        "1512;select version()::int,null,null",
+    ] {
+        assert!(check(a).is_some(), "missed {a:?}");
+    }
+    for b in [
+        "and 5 = 3 + 2, or so they say",
+        "Cats and 2 = 2 dogs",
+        "or 2 > 1 of them",
+        "having 3 > 2 kids",
+        "Use WHERE 1=1 to build the filter",
+        "x < 3 and y > 2",
+        "; load the data in the morning",
+        "; delete the old ones from the list",
+        "Ok; begin the migration tomorrow; then update",
+        "not like 1 or 2",
+    ] {
+        assert_eq!(check(b), None, "{b:?}");
+    }
+}
