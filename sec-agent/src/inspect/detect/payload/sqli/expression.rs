@@ -112,14 +112,21 @@ pub(super) fn quote_expression(t: &[Tok], value: &str) -> Option<(&'static str, 
         .then_some(("sqli:quote_expression", 0, n - 1))
 }
 
-/// `( COS ( BINARY ( 'b')) )  --`, `( ( @a ) )  --`, `( 'a' ) in ( BINARY ( 'b') )  --`:
-/// the value from its first byte is a parenthesised expression of literals, calls and
-/// operators, and a bare `--` or `/*` (nothing after it) cuts the query's rest. Prose in
+/// `( COS ( BINARY ( 'b')) )  --`, `( ( @a ) )  --`, `( 'a' ) in ( BINARY ( 'b') )  --`,
+/// `1 * 1 /*`, `@@version--`: the value from its first byte is an expression of literals,
+/// calls and operators (parenthesised, or from a number or variable), and a bare `--` or `/*` (nothing after it) cuts the query's rest. Prose in
 /// parentheses before a dash (`(see above) -- John`) has words side by side, or a name
 /// after the dash.
 pub(super) fn commented_expression(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
     let n = t.len();
-    if n < 4 || t[0].kind != Kind::LParen || t[n - 1].kind != Kind::Comment {
+    // From `(`, or from a number or variable (`1 * 1 /*`, `@@version--`): what an
+    // unquoted value that cuts the query off starts with.
+    let opens = match t.first()?.kind {
+        Kind::LParen => n >= 4,
+        Kind::Num | Kind::Var => n >= 2,
+        _ => false,
+    };
+    if !opens || t[n - 1].kind != Kind::Comment {
         return None;
     }
     let comment = value[t[n - 1].start..].trim_end();
@@ -128,8 +135,17 @@ pub(super) fn commented_expression(t: &[Tok], value: &str) -> Option<(&'static s
     }
     let body = &t[..n - 1];
     let literal = |x: &Tok| matches!(x.kind, Kind::Num | Kind::Str { closed: true, .. } | Kind::Var);
-    (matching_paren(t, 0).is_some()
-        && body.last().is_some_and(|x| x.kind == Kind::RParen)
+    let closed = match t[0].kind {
+        Kind::LParen => {
+            matching_paren(t, 0).is_some() && body.last().is_some_and(|x| x.kind == Kind::RParen)
+        }
+        // Only numbers, variables and `*` or `/` between them: a token, a list or a
+        // date before a dash (`1611-IioXX--`, `1,1--`) is no expression cut short.
+        _ => body
+            .iter()
+            .all(|x| matches!(x.kind, Kind::Num | Kind::Var) || x.is(kw!("*", "/"))),
+    };
+    (closed
         && body.iter().any(literal)
         && is_expression(body))
     .then_some(("sqli:expression", 0, n - 1))
