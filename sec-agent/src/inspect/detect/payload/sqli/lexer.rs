@@ -161,6 +161,12 @@ pub(super) fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
             {
                 i = line_comment(b, start, toks);
             }
+            // `--xyz` then a line break: MSSQL, PostgreSQL and Oracle read `--` as a comment
+            // whatever follows it (sqlmap's space2dash writes `--<random>\n` for a space);
+            // with nothing after the line it stays an operator, MySQL's reading.
+            b'-' if b.get(i + 1) == Some(&b'-') && dash_comment_line(b, i).is_some() => {
+                i = dash_comment_line(b, i).unwrap_or(b.len());
+            }
             b'#' => i = line_comment(b, start, toks),
             b'\'' | b'"' | b'`' => {
                 let end = string_end(b, i + 1, c);
@@ -264,8 +270,9 @@ pub(super) static BYTE_CLASS: [u8; 256] = {
             t[c] |= ANCHOR_PUNCT;
         }
         // White space first: `0xa0` is white space where a token starts, though it
-        // continues a word.
-        if b.is_ascii_whitespace() || b == 0x0b || b == 0xa0 {
+        // continues a word. Every control byte is white space to MSSQL (sqlmap's
+        // space2mssqlblank writes `%01`..`%0f` between words), and none is SQL otherwise.
+        if (b >= 1 && b <= b' ') || b == 0xa0 {
             t[c] |= SPACE;
         } else if b.is_ascii_alphabetic() || b == b'_' || b == b'$' || b >= 0x80 {
             t[c] |= WORD;
@@ -294,12 +301,25 @@ fn line_comment(b: &[u8], start: usize, toks: &mut Vec<Tok>) -> usize {
     }
 }
 
+/// Where tokenising goes on after a `--` comment at `start` that a line break ends, with
+/// a token after it: `None` when no line break follows, or only white space does.
+#[inline]
+fn dash_comment_line(b: &[u8], start: usize) -> Option<usize> {
+    let p = b[start..].iter().position(|&c| c == b'\n')?;
+    let rest = start + p + 1;
+    (!b[rest..].iter().all(u8::is_ascii_whitespace)).then_some(rest)
+}
+
 /// Keywords MySQL reads after a number with no space between (`86UNION SELECT`, `1AND 2>1`,
 /// `-5661union select`): the number ends where they start.
-const GLUED: Words = Words::of(&["union", "and", "or", "xor", "div", "order", "group", "like"]);
+const GLUED: Words = Words::of(&[
+    "union", "and", "or", "xor", "div", "order", "group", "like", "from",
+]);
 
 /// Where the number `b[start..end]` ends: before a keyword of [`GLUED`] that follows its
-/// digits and dots (not in `0x...` hex, whose letters are digits).
+/// digits and dots, maybe with an exponent (`1e0UNION`, `1.e0FROM`: sqlmap's scientific
+/// tamper) or a float suffix (`1FUNION`, `1DUNION`); not in `0x...` hex, whose letters
+/// are digits.
 #[inline]
 fn glued_keyword(b: &[u8], start: usize, end: usize) -> usize {
     let mut p = start;
@@ -309,11 +329,31 @@ fn glued_keyword(b: &[u8], start: usize, end: usize) -> usize {
     if p == end || b.get(start + 1).is_some_and(|c| c | 0x20 == b'x') {
         return end;
     }
-    if word_index_in(&b[p..end], GLUED) == NOT_IN_VOCABULARY {
-        end
-    } else {
-        p
+    if word_index_in(&b[p..end], GLUED) != NOT_IN_VOCABULARY {
+        return p;
     }
+    let q = exponent_end(b, p, end);
+    if q > p && q < end && word_index_in(&b[q..end], GLUED) != NOT_IN_VOCABULARY {
+        q
+    } else {
+        end
+    }
+}
+
+/// Where an exponent (`e`, digits) or a float suffix letter (`f`, `d`) that starts at `p`
+/// ends, within `..end`; `p` when there is none.
+#[inline]
+pub(super) fn exponent_end(b: &[u8], p: usize, end: usize) -> usize {
+    let mut q = p;
+    if q < end && b[q] | 0x20 == b'e' {
+        q += 1;
+        while q < end && b[q].is_ascii_digit() {
+            q += 1;
+        }
+    } else if q < end && matches!(b[q] | 0x20, b'f' | b'd') {
+        q += 1;
+    }
+    q
 }
 
 /// Index just past the closing quote `q` of a string starting at `from`; `''`, `""` and

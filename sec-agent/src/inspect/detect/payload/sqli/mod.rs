@@ -12,16 +12,21 @@
 //! - `vocabulary`: the keywords and operators the shapes name, as bit sets;
 //! - `prefilter`: a pass over the bytes that turns away values without an anchor of any
 //!   shape before tokenising;
-//! - `lexer`: the tokenizer, one token stream per context.
+//! - `lexer`: the tokenizer, one token stream per context;
+//! - `shapes`: the rules over the token stream, each from its own anchor token;
+//! - `expression`: the shapes of a whole value read as one expression (between two quotes,
+//!   in parentheses before a comment, a query's head left open at `WHERE`).
 //!
 //! The functions [`check_with`] reaches in those files are `#[inline]`: each file may be its own
 //! codegen unit, and without the attribute the optimiser no longer inlines them into
 //! [`check_with`] as it did when all of this was one file; with it the machine code, and so
 //! the instruction count per request, is the same.
 
+mod expression;
 mod lexer;
 mod prefilter;
 mod shapes;
+mod stacked;
 mod vocabulary;
 
 use super::Match;
@@ -156,3 +161,7 @@ const STATEMENT: Words = Words::of(STATEMENTS);
 
 #[cfg(test)]
 mod tests;
+
+
+
+

@@ -8,8 +8,9 @@
 //! away a value the shapes would match; the argument for that is the doc of the test that
 //! checks it, at the end of this file.
 
-use super::lexer::{ANCHOR_PUNCT, BYTE_CLASS, RUN, SPACE};
+use super::lexer::{ANCHOR_PUNCT, BYTE_CLASS, RUN, SPACE, exponent_end};
 use super::vocabulary::{NOT_IN_VOCABULARY, Words, kw, word_index_in};
+use super::expression::MAX_QUOTE_EXPRESSION;
 use super::{DANGEROUS, STATEMENT};
 
 /// Words one of which every shape in [`shapes`] needs as a word token (its anchor):
@@ -20,7 +21,10 @@ use super::{DANGEROUS, STATEMENT};
 /// (`self_compared`). Only rule
 /// 4 (comment truncation) needs no word: it needs a [`Kind::Comment`] token; and rule 4b
 /// (a quote-balanced probe), which needs two quotes in a value of at most
-/// [`MAX_QUOTE_PROBE`] bytes.
+/// [`MAX_QUOTE_PROBE`] bytes. Of the whole-value shapes of `expression`,
+/// `quote_expression` needs two quotes in at most [`MAX_QUOTE_EXPRESSION`] bytes or a
+/// comment, `commented_expression` a comment, and `open_select` a value that starts with
+/// `select` and ends with `where` ([`open_select_ends`]).
 ///
 /// [`shapes`]: super::shapes
 /// [`Kind::Comment`]: super::lexer::Kind::Comment
@@ -60,9 +64,13 @@ fn is_word_byte(c: u8) -> bool {
 pub(super) fn may_match(b: &[u8]) -> bool {
     // Rule 4b (a quote-balanced probe, `'-'`) needs no anchor but two quotes in a short
     // value.
-    if b.len() <= MAX_QUOTE_PROBE
+    if b.len() <= MAX_QUOTE_PROBE.max(MAX_QUOTE_EXPRESSION)
         && b.iter().filter(|&&c| c == b'\'' || c == b'"').count() >= 2
     {
+        return true;
+    }
+    // `select ... where`, a query's head (`expression::open_select`), from the first byte.
+    if open_select_ends(b) {
         return true;
     }
     let mut i = 0;
@@ -94,7 +102,14 @@ pub(super) fn may_match(b: &[u8]) -> bool {
                 word += 1;
             }
         }
-        let kw = word_index_in(&b[word..i], ANCHORS);
+        let mut kw = word_index_in(&b[word..i], ANCHORS);
+        if kw == NOT_IN_VOCABULARY && (word != start || start > 0 && b[start - 1] == b'.') {
+            // `1e0UNION`, `1.e0UNION`, `1FUNION`: a keyword after the number's exponent
+            // or suffix, where `lexer::glued_keyword` ends the number (the `.` ends a run
+            // here, not a number there).
+            word = exponent_end(b, word, i);
+            kw = word_index_in(&b[word..i], ANCHORS);
+        }
         if kw == NOT_IN_VOCABULARY {
             continue;
         }
@@ -119,6 +134,17 @@ pub(super) fn may_match(b: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Whether `b` starts with `select` and ends with `where`, white space aside: the first
+/// and last tokens of `expression::open_select`, which no comment or quote can hide, as
+/// they are its first and last bytes.
+#[inline]
+fn open_select_ends(b: &[u8]) -> bool {
+    let b = b.trim_ascii();
+    b.len() > 12
+        && b[..6].eq_ignore_ascii_case(b"select")
+        && b[b.len() - 5..].eq_ignore_ascii_case(b"where")
 }
 
 /// Whether the `=` at `eq` compares one run of word bytes with itself, each side maybe in
@@ -179,12 +205,16 @@ fn value_ends_before(b: &[u8], start: usize) -> bool {
     match c {
         b')' | b'\'' | b'"' | b'/' | b'!' => true,
         // A number, or digits of `/*!50000`: somewhere in the stretch of alphanumerics and
-        // dots that ends here is a digit.
-        _ if c.is_ascii_alphanumeric() || c == b'.' => b[..p]
-            .iter()
-            .rev()
-            .take_while(|&&x| x.is_ascii_alphanumeric() || x == b'.')
-            .any(u8::is_ascii_digit),
+        // dots that ends here is a digit; or the value's first word
+        // (`expression::leading_condition`, `HOPE AND 8=3`).
+        _ if c.is_ascii_alphanumeric() || c == b'.' => {
+            let run = b[..p]
+                .iter()
+                .rev()
+                .take_while(|&&x| x.is_ascii_alphanumeric() || matches!(x, b'.' | b'_'));
+            let len = run.clone().count();
+            run.clone().any(u8::is_ascii_digit) || b[..p - len].iter().all(|&x| BYTE_CLASS[usize::from(x)] & SPACE != 0)
+        }
         _ => false,
     }
 }

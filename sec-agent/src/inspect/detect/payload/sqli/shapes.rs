@@ -5,7 +5,7 @@
 use super::lexer::{self, Kind, Tok};
 use super::vocabulary::{self, kw, Words};
 use super::{
-    DANGEROUS, PROBE, STATEMENT, ends_value, is_boolean, is_cmp, is_ctx_close, is_operand,
+    expression, stacked, DANGEROUS, PROBE, STATEMENT, ends_value, is_boolean, is_cmp, is_ctx_close, is_operand,
     prefilter,
 };
 
@@ -32,7 +32,7 @@ fn closes_a_word(t: &Tok, value: &str) -> bool {
 /// Whether `last`, an unclosed string, opens with the quote `close` closed and holds no
 /// other (`'-'`, not `'-"8` or the escaped quotes of `x'*`): the query's own quote
 /// then closes it.
-fn opens_the_same_quote(close: &Tok, last: &Tok, value: &str) -> bool {
+pub(super) fn opens_the_same_quote(close: &Tok, last: &Tok, value: &str) -> bool {
     let b = value.as_bytes();
     let q = b[close.end - 1];
     b[last.start] == q && !b[last.start + 1..last.end].contains(&q)
@@ -41,7 +41,7 @@ fn opens_the_same_quote(close: &Tok, last: &Tok, value: &str) -> bool {
 /// Whether the comment `c` truncates the query: `--` and `/*` always, `#` when nothing
 /// or no word follows it (`admin'#`, not the `#2` of `7" #2 NEEDLE`); and in either case
 /// when what follows is at most a tag (`-- -`, `-- xyz`), not a sentence.
-fn truncates(c: &Tok, value: &str) -> bool {
+pub(super) fn truncates(c: &Tok, value: &str) -> bool {
     let text = &value.as_bytes()[c.start..c.end];
     if text.split(u8::is_ascii_whitespace).filter(|w| !w.is_empty()).count() > 3 {
         return false;
@@ -84,6 +84,13 @@ fn self_comparison(a: &Tok, op: &Tok, b: &Tok, value: &str) -> bool {
 pub(super) fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
     let n = t.len();
     let at = |i: usize| t.get(i);
+    if let Some(m) = expression::quote_expression(t, value)
+        .or_else(|| expression::leading_condition(t, value))
+        .or_else(|| expression::commented_expression(t, value))
+        .or_else(|| expression::open_select(t))
+    {
+        return Some(m);
+    }
     for i in 0..n {
         let tok = &t[i];
         // Each rule below starts from its own token `tok`: 1 a boolean, 2 `union`, 3 `;`,
@@ -189,14 +196,20 @@ pub(super) fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usi
             while quote.is_some() && opens(j) && at(j + 1).is_some() && !opens(j + 1) {
                 j += 1;
             }
-            if let (Some(a), Some(op), Some(b)) = (at(j), at(j + 1), at(j + 2))
+            // `1 AND 1 NOT BETWEEN 0 AND 1` (sqlmap's between tamper), `NOT LIKE`,
+            // `SOUNDS LIKE`: a comparison written in two words.
+            let two = usize::from(
+                at(j + 1).is_some_and(|w| w.is(kw!("not", "sounds")))
+                    && at(j + 2).is_some_and(|c| c.is(kw!("like", "between", "in", "regexp", "rlike"))),
+            );
+            if let (Some(a), Some(op), Some(b)) = (at(j), at(j + 1 + two), at(j + 2 + two))
                 && is_operand(a)
                 && left_ok(a)
                 && is_cmp(op)
                 && is_operand(b)
                 && (!op.is(kw!("in")) || b.kind == Kind::LParen)
             {
-                return Some(("sqli:tautology", i - 1, j + 2));
+                return Some(("sqli:tautology", i - 1, j + 2 + two));
             }
             // `') or ('x')=('x`, `1 OR (1)=(1)`: each side of the comparison in its own
             // parentheses, as many on each side.
@@ -299,7 +312,7 @@ pub(super) fn shapes(t: &[Tok], value: &str) -> Option<(&'static str, usize, usi
             && i > 0
             && let Some(stmt) = at(i + 1)
             && stmt.is(STATEMENT)
-            && stacked_shape(t, i + 1, value)
+            && stacked::stacked_shape(t, i + 1, value)
         {
             return Some(("sqli:stacked", i, (i + 2).min(n - 1)));
         }
@@ -487,7 +500,7 @@ fn closes_a_value(t: &[Tok], k: usize) -> bool {
 }
 
 /// The index of the `)` closing the `(` at `open`, within 64 tokens.
-fn matching_paren(t: &[Tok], open: usize) -> Option<usize> {
+pub(super) fn matching_paren(t: &[Tok], open: usize) -> Option<usize> {
     let mut depth = 0usize;
     for (k, x) in t.iter().enumerate().skip(open).take(64) {
         match x.kind {
@@ -502,78 +515,4 @@ fn matching_paren(t: &[Tok], open: usize) -> Option<usize> {
         }
     }
     None
-}
-
-/// What must follow a statement keyword after `;` for it to be a statement.
-fn stacked_shape(t: &[Tok], at: usize, value: &str) -> bool {
-    let next = |k: usize| t.get(at + k);
-    let stmt = &t[at];
-    if stmt.is(kw!("drop", "truncate", "alter", "create")) {
-        return next(1).is_some_and(|o| {
-            o.is(kw!(
-                "table",
-                "database",
-                "schema",
-                "user",
-                "view",
-                "index",
-                "procedure",
-                "function",
-                "trigger",
-                "login",
-            ))
-        });
-    }
-    if stmt.is(kw!("delete")) {
-        return next(1).is_some_and(|f| f.is(kw!("from")));
-    }
-    if stmt.is(kw!("insert", "replace")) {
-        return next(1).is_some_and(|f| f.is(kw!("into")));
-    }
-    if stmt.is(kw!("update")) {
-        return next(2).is_some_and(|s| s.is(kw!("set")));
-    }
-    if stmt.is(kw!("exec", "execute")) {
-        // `; EXEC xp_cmdshell 'dir'`, `;exec('sel'+'ect')`, `; EXEC @q`, `; exec
-        // master..xp_dirtree`: a procedure, not the prose "; exec will create the case".
-        return next(1).is_some_and(|x| match x.kind {
-            Kind::LParen | Kind::Var => true,
-            Kind::Word => {
-                next(2).is_none_or(|a| a.kind != Kind::Word)
-                    || value.as_bytes()[x.start..x.end].contains(&b'_')
-            }
-            _ => false,
-        });
-    }
-    if stmt.is(kw!("shutdown")) {
-        return next(1).is_none_or(|x| matches!(x.kind, Kind::Comment | Kind::Semi | Kind::Word));
-    }
-    if stmt.is(kw!("declare", "set")) {
-        return next(1).is_some_and(|v| v.kind == Kind::Var);
-    }
-    if stmt.is(kw!("select")) {
-        return t[at + 1..t.len().min(at + 10)]
-            .iter()
-            .any(|x| x.is(kw!("from")) || x.kind == Kind::Var || x.is(DANGEROUS));
-    }
-    if stmt.is(kw!("call")) {
-        // `;CALL REGEXP_SUBSTRING(...)`: a procedure called, not the prose "; call me".
-        return next(1).is_some_and(|w| {
-            w.kind == Kind::Word && next(2).is_some_and(|p| p.kind == Kind::LParen && p.start == w.end)
-        });
-    }
-    if stmt.is(kw!("begin")) {
-        // `;BEGIN DBMS_LOCK.SLEEP(5); END`: a PL/SQL block calling a package's procedure.
-        return next(1).is_some_and(|w| w.kind == Kind::Word)
-            && next(2).is_some_and(|d| d.kind == Kind::Dot)
-            && next(3).is_some_and(|w| w.kind == Kind::Word)
-            && next(4).is_some_and(|p| p.kind == Kind::LParen);
-    }
-    if stmt.is(kw!("waitfor")) {
-        return next(1).is_some_and(|d| d.is(kw!("delay", "time")));
-    }
-    if stmt.is(kw!("grant", "revoke")) {
-        return t[at + 1..].iter().any(|x| x.is(kw!("to", "from", "on")));
-    }
-    false
 }

@@ -201,3 +201,101 @@ fn fragment_quotes_the_match() {
     assert_eq!(m.rule, "sqli:tautology");
     assert!(m.fragment.contains("OR 1=1"), "{m:?}");
 }
+
+/// The value read as one expression (`expression`), the lexer's MSSQL readings (control
+/// bytes as spaces, `--xyz` to the end of a line) and keywords glued to a number's
+/// exponent or suffix.
+#[test]
+fn whole_expressions_match() {
+    for a in [
+        "aa'or column*0='0",
+        "1'*@a is null - '",
+        "aa'or column DIV 0 =0 #",
+        " aa'^0+0+1-1 = (0)-- -a",
+        "'||utl_http.request('httP://192.168.1.1/')||'",
+        "1'*column-0-'0",
+        " ( COS ( BINARY ( 'b')) )  --",
+        " ( ( @a ) )  --",
+        " ( 'a' ) in ( BINARY ( 'b') )  --",
+        "1 * 1 /*",
+        "@@version--",
+        "417652--",
+        "select sin(1),2 from bar where",
+        "select @version,(2),3 from information_schema.tables where",
+        "1--PTTmJopxdWJ\nAND--cWfcVRPV\n9227=9227",
+        "1\u{1}UNION\u{2}SELECT\u{3}2--",
+        "1e0UNION SELECT 2",
+        "1.e0UNION SELECT 2",
+        "-1fUNION SELECT column_name FROM table_name",
+    ] {
+        assert!(check(a).is_some(), "missed {a:?}");
+    }
+    for b in [
+        "from=\"!host1,!host2,*\"",
+        "read_config_file(\"/etc/gitweb-gitolite.conf\");",
+        "XDG_DATA_DIRS=\"/opt/foo/share:${XDG_DATA_DIRS}\"",
+        "r'|list|clr|cmd|open|close|get#?', Keyword.Reserved),",
+        "\"NOT ON FACEBOOK\"",
+        "'or else'",
+        "4'+X+4'+WOOD",
+        "48\"+X+48\"+MODERN+ART",
+        "it's 5 - don't",
+        "Bob's and Alice's",
+        "(see above) --",
+        "(see foo(1)) -- x",
+        "(1) -- first item",
+        "1990 -- 2001",
+        "1611-IioXXIG1ti8rspL2vbXFy--",
+        "1,1--",
+        "@bob -- thanks",
+        "3 days --",
+        "select the best option from the list where",
+        "Select one from each where",
+        "SELECT * FROM films WHERE kind = 'Drama';",
+        "use --verbose\nthen run it",
+        "1e5 or so",
+        "3d or 4d movies",
+    ] {
+        assert_eq!(check(b), None, "{b:?}");
+    }
+}
+
+/// A condition as the whole value, comparisons in two words, and the stacked statements
+/// of MSSQL and MySQL that open with a modifier or a block.
+#[test]
+fn conditions_and_statements_match() {
+    for a in [
+        " AND 1=0",
+        " OR 1=0#",
+        "HOPE AND 8=3",
+        "HOPE AND (8)=(3)",
+        " HAVING 1=0-- ",
+        "PHPX AND 1=1 AND XX=X",
+        " AND 7506=9091 AND ('5913=5913",
+        "1 and 1 not between 0 and 1",
+        "1 AND 1 SOUNDS LIKE 1",
+        "1; delete low_priority from foo",
+        "1;load data infile \"foo\"",
+        "1;load xml local infile \"foo\"",
+        "1; BEGIN DECLARE @xy varchar(8000)",
+        "'; begin shutdown end-- -a",
+        "4;select version()::int,null from pg_user--",
+        "1512;select version()::int,null,null",
+    ] {
+        assert!(check(a).is_some(), "missed {a:?}");
+    }
+    for b in [
+        "and 5 = 3 + 2, or so they say",
+        "Cats and 2 = 2 dogs",
+        "or 2 > 1 of them",
+        "having 3 > 2 kids",
+        "Use WHERE 1=1 to build the filter",
+        "x < 3 and y > 2",
+        "; load the data in the morning",
+        "; delete the old ones from the list",
+        "Ok; begin the migration tomorrow; then update",
+        "not like 1 or 2",
+    ] {
+        assert_eq!(check(b), None, "{b:?}");
+    }
+}
