@@ -17,20 +17,20 @@ use super::{is_boolean, is_cmp, is_ctx_close};
 /// longer value between two quotes is mostly text.
 pub(super) const MAX_QUOTE_EXPRESSION: usize = 64;
 
-/// Whether `x` ends an operand: a literal, a variable, a name, or `)`.
-fn ends_operand(x: &Tok) -> bool {
-    matches!(
-        x.kind,
-        Kind::Num | Kind::Str { .. } | Kind::Var | Kind::RParen
-    ) || x.kind == Kind::Word && x.kw == NOT_IN_VOCABULARY
+/// Whether `x` is a whole operand: a literal, a variable, or a name.
+fn operand(x: &Tok) -> bool {
+    matches!(x.kind, Kind::Num | Kind::Str { .. } | Kind::Var)
+        || x.kind == Kind::Word && x.kw == NOT_IN_VOCABULARY
 }
 
-/// Whether `x` starts an operand: a literal, a variable, a name, or `(`.
+/// Whether `x` ends an operand: an [`operand`] or `)`.
+fn ends_operand(x: &Tok) -> bool {
+    operand(x) || x.kind == Kind::RParen
+}
+
+/// Whether `x` starts an operand: an [`operand`] or `(`.
 fn starts_operand(x: &Tok) -> bool {
-    matches!(
-        x.kind,
-        Kind::Num | Kind::Str { .. } | Kind::Var | Kind::LParen
-    ) || x.kind == Kind::Word && x.kw == NOT_IN_VOCABULARY
+    operand(x) || x.kind == Kind::LParen
 }
 
 /// Whether `t` reads as an SQL expression: only tokens an expression holds (no `;`, no
@@ -114,8 +114,8 @@ pub(super) fn quote_expression(t: &[Tok], value: &str) -> Option<(&'static str, 
 
 /// `( COS ( BINARY ( 'b')) )  --`, `( ( @a ) )  --`, `( 'a' ) in ( BINARY ( 'b') )  --`,
 /// `1 * 1 /*`, `@@version--`: the value from its first byte is an expression of literals,
-/// calls and operators (parenthesised, or from a number or variable), and a bare `--` or `/*` (nothing after it) cuts the query's rest. Prose in
-/// parentheses before a dash (`(see above) -- John`) has words side by side, or a name
+/// calls and operators (parenthesised, or from a number or variable), and a bare `--` or
+/// `/*` (nothing after it) cuts the query's rest. Prose in parentheses before a dash (`(see above) -- John`) has words side by side, or a name
 /// after the dash.
 pub(super) fn commented_expression(t: &[Tok], value: &str) -> Option<(&'static str, usize, usize)> {
     let n = t.len();

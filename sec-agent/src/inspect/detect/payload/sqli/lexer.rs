@@ -116,6 +116,7 @@ pub(super) fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
             end,
         })
     };
+    let mut lines = DashLines::new(b);
     while i < b.len() {
         let c = b[i];
         let start = i;
@@ -164,8 +165,8 @@ pub(super) fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
             // `--xyz` then a line break: MSSQL, PostgreSQL and Oracle read `--` as a comment
             // whatever follows it (sqlmap's space2dash writes `--<random>\n` for a space);
             // with nothing after the line it stays an operator, MySQL's reading.
-            b'-' if b.get(i + 1) == Some(&b'-') && dash_comment_line(b, i).is_some() => {
-                i = dash_comment_line(b, i).unwrap_or(b.len());
+            b'-' if b.get(i + 1) == Some(&b'-') && lines.comment_end(b, i).is_some() => {
+                i = lines.comment_end(b, i).unwrap_or(b.len());
             }
             b'#' => i = line_comment(b, start, toks),
             b'\'' | b'"' | b'`' => {
@@ -301,13 +302,33 @@ fn line_comment(b: &[u8], start: usize, toks: &mut Vec<Tok>) -> usize {
     }
 }
 
-/// Where tokenising goes on after a `--` comment at `start` that a line break ends, with
-/// a token after it: `None` when no line break follows, or only white space does.
-#[inline]
-fn dash_comment_line(b: &[u8], start: usize) -> Option<usize> {
-    let p = b[start..].iter().position(|&c| c == b'\n')?;
-    let rest = start + p + 1;
-    (!b[rest..].iter().all(u8::is_ascii_whitespace)).then_some(rest)
+/// The line breaks a `--xyz` comment may end at, found once per value: a value of many
+/// `--x` and no line break (or one far away) would otherwise be scanned to its end at each.
+struct DashLines {
+    /// The first `\n` at or after the last position asked about, or the start (`len` when
+    /// none).
+    next: usize,
+    /// Just past the value's last byte that is not white space.
+    content_end: usize,
+}
+
+impl DashLines {
+    fn new(b: &[u8]) -> DashLines {
+        let content_end = b.len() - b.iter().rev().take_while(|c| c.is_ascii_whitespace()).count();
+        let next = b.iter().position(|&c| c == b'\n').unwrap_or(b.len());
+        DashLines { next, content_end }
+    }
+
+    /// Where tokenising goes on after a `--` comment at `start` (positions only grow) that
+    /// a line break ends, with a token after it: `None` when no line break follows, or
+    /// only white space does.
+    #[inline]
+    fn comment_end(&mut self, b: &[u8], start: usize) -> Option<usize> {
+        if self.next < start {
+            self.next = b[start..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| start + p);
+        }
+        (self.next + 1 < self.content_end).then_some(self.next + 1)
+    }
 }
 
 /// Keywords MySQL reads after a number with no space between (`86UNION SELECT`, `1AND 2>1`,

@@ -161,7 +161,3 @@ const STATEMENT: Words = Words::of(STATEMENTS);
 
 #[cfg(test)]
 mod tests;
-
-
-
-

@@ -78,20 +78,17 @@ pub(super) fn stacked_shape(t: &[Tok], at: usize, value: &str) -> bool {
             w.kind == Kind::Word && next(2).is_some_and(|p| p.kind == Kind::LParen && p.start == w.end)
         });
     }
-    // `; BEGIN DECLARE @x ...`, `; BEGIN SHUTDOWN END`: a T-SQL block whose first
-    // statement is one.
-    if stmt.is(kw!("begin"))
-        && next(1).is_some_and(|s| s.is(STATEMENT) && !s.is(kw!("begin")))
-        && stacked_shape(t, at + 1, value)
-    {
-        return true;
-    }
     if stmt.is(kw!("begin")) {
-        // `;BEGIN DBMS_LOCK.SLEEP(5); END`: a PL/SQL block calling a package's procedure.
-        return next(1).is_some_and(|w| w.kind == Kind::Word)
-            && next(2).is_some_and(|d| d.kind == Kind::Dot)
-            && next(3).is_some_and(|w| w.kind == Kind::Word)
-            && next(4).is_some_and(|p| p.kind == Kind::LParen);
+        // `; BEGIN DECLARE @x ...`, `; BEGIN SHUTDOWN END`: a T-SQL block whose first
+        // statement is one; `;BEGIN DBMS_LOCK.SLEEP(5); END`: a PL/SQL block calling a
+        // package's procedure.
+        let t_sql = next(1).is_some_and(|s| s.is(STATEMENT) && !s.is(kw!("begin")))
+            && stacked_shape(t, at + 1, value);
+        return t_sql
+            || next(1).is_some_and(|w| w.kind == Kind::Word)
+                && next(2).is_some_and(|d| d.kind == Kind::Dot)
+                && next(3).is_some_and(|w| w.kind == Kind::Word)
+                && next(4).is_some_and(|p| p.kind == Kind::LParen);
     }
     if stmt.is(kw!("waitfor")) {
         return next(1).is_some_and(|d| d.is(kw!("delay", "time")));
