@@ -116,7 +116,8 @@ pub(super) fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
             end,
         })
     };
-    let mut lines = DashLines::new(b);
+    // Found at the first `--xyz`: most values have none, and pay nothing for it.
+    let mut lines: Option<DashLines> = None;
     while i < b.len() {
         let c = b[i];
         let start = i;
@@ -165,8 +166,10 @@ pub(super) fn tokenize(s: &str, ctx: Context, toks: &mut Vec<Tok>) {
             // `--xyz` then a line break: MSSQL, PostgreSQL and Oracle read `--` as a comment
             // whatever follows it (sqlmap's space2dash writes `--<random>\n` for a space);
             // with nothing after the line it stays an operator, MySQL's reading.
-            b'-' if b.get(i + 1) == Some(&b'-') && lines.comment_end(b, i).is_some() => {
-                i = lines.comment_end(b, i).unwrap_or(b.len());
+            b'-' if b.get(i + 1) == Some(&b'-')
+                && lines.get_or_insert_with(|| DashLines::new(b)).comment_end(b, i).is_some() =>
+            {
+                i = lines.as_mut().and_then(|l| l.comment_end(b, i)).unwrap_or(b.len());
             }
             b'#' => i = line_comment(b, start, toks),
             b'\'' | b'"' | b'`' => {
